@@ -1,0 +1,202 @@
+"""The ``cunbot`` command: run the bot, issue role invites, import the organisation."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from telegram import Bot
+from telegram.error import InvalidToken, NetworkError, TelegramError
+
+from bot import __version__
+from bot.clock import system_clock
+from bot.config import ConfigError, Settings, load_settings
+from bot.i18n import t
+from rules.invites import start_link
+from rules.orgcsv import COLUMNS, decode
+from services import admin
+from storage import open_store
+
+log = logging.getLogger("cunbot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="TOML file with token, database, api_url, tz, lang (CUNBOT_* variables win)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="cunbot",
+        description="Attendance, work logs and leave for field teams, in their Telegram group.",
+        epilog="Settings come from CUNBOT_TOKEN, CUNBOT_DATABASE, CUNBOT_API_URL, CUNBOT_TZ, "
+        "CUNBOT_LANG, or a TOML file given with --config.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"cunbot {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("run", parents=[common], help="run the bot (long polling)")
+    invite = sub.add_parser(
+        "invite",
+        parents=[common],
+        help="print a one-time link that makes its opener a coordinator or an admin",
+    )
+    invite.add_argument("--role", required=True, choices=["coordinator", "admin"])
+    invite.add_argument("--township", help="the township a coordinator looks after")
+    invite.add_argument("--county", help="the county an admin runs (or the township's county)")
+    invite.add_argument(
+        "--hours",
+        type=int,
+        default=admin.DEFAULT_INVITE_HOURS,
+        help="hours the link stays valid (default %(default)s)",
+    )
+    invite.add_argument("--bot-username", help="the bot's @username, if it never ran here")
+    importer = sub.add_parser(
+        "import",
+        parents=[common],
+        help=f"create counties, townships, teams and sites from a CSV ({','.join(COLUMNS)})",
+    )
+    importer.add_argument("file", type=Path)
+    importer.add_argument("--dry-run", action="store_true", help="check the file, write nothing")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # httpx logs every request URL at INFO, and a Bot API URL carries the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        settings = load_settings(os.environ, args.config)
+        if args.command == "run":
+            return _run(settings)
+        if args.command == "invite":
+            return asyncio.run(_invite(settings, args))
+        return asyncio.run(_import(settings, args.file, args.dry_run))
+    except ConfigError as exc:
+        print(f"cunbot: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(settings: Settings) -> int:
+    from bot.app import serve
+
+    settings.require_token()
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(settings, stop)
+
+    try:
+        asyncio.run(run())
+    except InvalidToken:
+        print("cunbot: Telegram refused CUNBOT_TOKEN; check it with @BotFather", file=sys.stderr)
+        return 2
+    except NetworkError as exc:
+        print(f"cunbot: cannot reach the Bot API at {settings.api_url}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _bot_username(settings: Settings, given: str | None) -> str | None:
+    if given:
+        return given.lstrip("@")
+    store = await open_store(settings.database, system_clock())
+    try:
+        async with store.transaction() as tx:
+            known = await tx.get_meta("bot_username")
+    finally:
+        await store.close()
+    if known:
+        return known
+    if settings.token is None:
+        return None
+    try:
+        async with Bot(settings.token.reveal(), base_url=settings.bot_api_base) as bot:
+            return bot.username
+    except TelegramError as exc:
+        log.warning("could not ask Telegram for the bot's name: %s", exc)
+        return None
+
+
+async def _invite(settings: Settings, args: argparse.Namespace) -> int:
+    lang = settings.lang
+    username = await _bot_username(settings, args.bot_username)
+    if username is None:
+        print(t(lang, "cli.invite.no_username"), file=sys.stderr)
+        return 2
+    store = await open_store(settings.database, system_clock())
+    try:
+        result = await admin.create_invite(
+            store,
+            system_clock(),
+            args.role,
+            county=args.county,
+            township=args.township,
+            hours=args.hours,
+        )
+    finally:
+        await store.close()
+    if result.problem:
+        print(t(lang, result.problem.key, **result.problem.params), file=sys.stderr)
+        return 2
+    assert result.code is not None
+    for name in result.created:
+        print(t(lang, "cli.invite.created_place", place=name))
+    print(
+        t(
+            lang,
+            "cli.invite.link",
+            role=t(lang, f"role.{args.role}"),
+            place=result.place,
+            hours=args.hours,
+        )
+    )
+    print(start_link(username, result.code))
+    return 0
+
+
+async def _import(settings: Settings, file: Path, dry_run: bool) -> int:
+    lang = settings.lang
+    try:
+        text = decode(await asyncio.to_thread(file.read_bytes))
+    except OSError as exc:
+        print(t(lang, "cli.import.unreadable", file=str(file), error=str(exc)), file=sys.stderr)
+        return 2
+    store = await open_store(settings.database, system_clock())
+    try:
+        report = await admin.import_org(store, system_clock(), text, settings.tz, dry_run=dry_run)
+    finally:
+        await store.close()
+    if report.problems:
+        print(t(lang, "cli.import.refused", count=len(report.problems)), file=sys.stderr)
+        for row in report.problems:
+            message = t(lang, row.problem.key, **row.problem.params)
+            print(t(lang, "cli.import.line", line=row.line, message=message), file=sys.stderr)
+        return 1
+    key = "cli.import.checked" if dry_run else "cli.import.done"
+    print(
+        t(
+            lang,
+            key,
+            counties=report.counties,
+            townships=report.townships,
+            teams=report.teams,
+            sites=report.sites,
+            unchanged=report.unchanged_teams,
+        )
+    )
+    return 0

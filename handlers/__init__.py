@@ -1,0 +1,15 @@
+"""Telegram updates in, replies out. Each capability has one module with ``register(app)``;
+this is the order they see an update in."""
+
+from __future__ import annotations
+
+from telegram.ext import Application
+
+from handlers import sites, system, team
+
+
+def register_all(app: Application) -> None:
+    system.register_first(app)
+    team.register(app)
+    sites.register(app)
+    system.register_last(app)

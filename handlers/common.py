@@ -1,0 +1,60 @@
+"""What every handler shares: who sent the update, whether they administer the group, and
+replying with a catalogue text in the chat's language."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import Message, Update
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import TelegramError
+from telegram.ext import filters
+
+from bot.context import CunbotContext
+from rules.problems import Problem
+from services.org import TgUser
+
+log = logging.getLogger(__name__)
+
+# Commands run on new messages only: an edited "/setup" must not set the team up again.
+NEW_MESSAGES = filters.UpdateType.MESSAGE
+GROUPS = filters.ChatType.GROUPS
+PRIVATE = filters.ChatType.PRIVATE
+
+_ADMIN_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
+
+
+def tg_user(update: Update) -> TgUser:
+    user = update.effective_user
+    assert user is not None, "handlers are registered for updates that have a sender"
+    return TgUser(user.id, user.first_name, user.last_name, user.username, user.language_code)
+
+
+def message_of(update: Update) -> Message:
+    message = update.effective_message
+    assert message is not None
+    return message
+
+
+def in_group(update: Update) -> bool:
+    chat = update.effective_chat
+    return chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+
+
+async def is_group_admin(context: CunbotContext, chat_id: int, user_id: int) -> bool:
+    """Ask Telegram; a failed call is treated as 'not an admin', never as a yes."""
+    try:
+        member = await context.bot.get_chat_member(chat_id, user_id)
+    except TelegramError as exc:
+        log.warning("getChatMember(%s, %s) failed: %s", chat_id, user_id, exc)
+        return False
+    return member.status in _ADMIN_STATUSES
+
+
+async def reply(update: Update, context: CunbotContext, key: str, **params: Any) -> Message:
+    return await message_of(update).reply_text(await context.t(update, key, **params))
+
+
+async def reply_problem(update: Update, context: CunbotContext, problem: Problem) -> Message:
+    return await reply(update, context, problem.key, **problem.params)

@@ -1,0 +1,78 @@
+"""Plumbing every chat needs: group migrations, anonymous admins, unknown commands, errors."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import Application, ApplicationHandlerStop, MessageHandler, filters
+
+from bot.context import CunbotContext
+from handlers.common import NEW_MESSAGES, message_of, reply
+from services import org
+
+log = logging.getLogger(__name__)
+
+
+async def migrated(update: Update, context: CunbotContext) -> None:
+    """The group became a supergroup: the team follows it to the new chat id."""
+    message = message_of(update)
+    if message.migrate_to_chat_id:
+        old, new = message.chat_id, message.migrate_to_chat_id
+    elif message.migrate_from_chat_id:
+        old, new = message.migrate_from_chat_id, message.chat_id
+    else:
+        return
+    # Telegram announces it twice (in the old and in the new chat); the second finds nothing.
+    if await org.migrate_chat(context.store, context.now(), old, new):
+        log.info("team moved from chat %s to supergroup %s", old, new)
+        team = await org.team_view(context.store, new)
+        if team is not None:
+            await context.bot.send_message(
+                new, await context.t(update, "migrated", village=team.team.village)
+            )
+
+
+async def anonymous(update: Update, context: CunbotContext) -> None:
+    """A command sent 'as the group' has no person behind it to give a role to."""
+    await reply(update, context, "err.anonymous")
+    raise ApplicationHandlerStop
+
+
+async def unknown_command(update: Update, context: CunbotContext) -> None:
+    """In private, or addressed to us by name in a group: say what exists."""
+    message = message_of(update)
+    command = (message.text or "").split()[0]
+    if message.chat.type != "private" and "@" not in command:
+        return  # a group's bare /command may be meant for another bot
+    await reply(update, context, "err.unknown_command", command=command.split("@")[0])
+
+
+async def on_error(update: object, context: CunbotContext) -> None:
+    """Log with the update id; tell the person something useful when we can."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    error = context.error
+    if isinstance(error, Forbidden):
+        log.warning("update %s: the bot may not write here: %s", update_id, error)
+        return
+    log.error("update %s failed", update_id, exc_info=error)
+    if isinstance(update, Update) and update.effective_message is not None:
+        try:
+            await reply(update, context, "err.internal")
+        except (TelegramError, RuntimeError) as exc:
+            log.warning("could not tell the user about the failure: %s", exc)
+
+
+def register_first(app: Application) -> None:
+    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, migrated), group=-2)
+    app.add_handler(
+        MessageHandler(filters.COMMAND & filters.SenderChat.ALL & NEW_MESSAGES, anonymous),
+        group=-2,
+    )
+    app.add_error_handler(on_error)
+
+
+def register_last(app: Application) -> None:
+    # Same group as the commands and registered after them: only what none of them took.
+    app.add_handler(MessageHandler(filters.COMMAND & NEW_MESSAGES, unknown_command))

@@ -1,0 +1,98 @@
+"""Who may do what. Roles are scoped: member and leader to a team, coordinator to a township,
+admin to a county. A team not yet placed in a county is managed by its leaders and by any
+county admin of the deployment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from storage.models import Role
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a team sits in the organisation."""
+
+    team_id: int
+    township_id: int | None
+    county_id: int | None
+
+
+def is_member(roles: Iterable[Role], team_id: int) -> bool:
+    return any(r.role == "member" and r.team_id == team_id for r in roles)
+
+
+def is_leader(roles: Iterable[Role], team_id: int) -> bool:
+    return any(r.role == "leader" and r.team_id == team_id for r in roles)
+
+
+def is_any_admin(roles: Iterable[Role]) -> bool:
+    return any(r.role == "admin" for r in roles)
+
+
+def is_admin_for(roles: Iterable[Role], scope: Scope) -> bool:
+    admins = [r for r in roles if r.role == "admin"]
+    if scope.county_id is None:
+        return bool(admins)
+    return any(r.county_id == scope.county_id for r in admins)
+
+
+def is_coordinator_for(roles: Iterable[Role], scope: Scope) -> bool:
+    return scope.township_id is not None and any(
+        r.role == "coordinator" and r.township_id == scope.township_id for r in roles
+    )
+
+
+def can_manage_team(roles: Iterable[Role], scope: Scope) -> bool:
+    """Sites, settings, the group's language: the team's leaders and its county's admins."""
+    held = list(roles)
+    return is_leader(held, scope.team_id) or is_admin_for(held, scope)
+
+
+def may_create_team(roles: Iterable[Role], is_group_admin: bool) -> bool:
+    return is_group_admin or is_any_admin(roles)
+
+
+def may_take_over_team(
+    roles: Iterable[Role], scope: Scope, is_group_admin: bool, team_has_leader: bool
+) -> bool:
+    """``/setup`` in a group that already has a team: its leader or an admin may redo it; a
+    group admin may only when the team has lost every leader."""
+    held = list(roles)
+    if is_leader(held, scope.team_id) or is_admin_for(held, scope):
+        return True
+    return is_group_admin and not team_has_leader
+
+
+def may_bind_imported(roles: Iterable[Role], scope: Scope, is_group_admin: bool) -> bool:
+    return is_group_admin or is_admin_for(roles, scope)
+
+
+def may_set_group_lang(roles: Iterable[Role], scope: Scope | None, is_group_admin: bool) -> bool:
+    if is_group_admin:
+        return True
+    return scope is not None and can_manage_team(roles, scope)
+
+
+def visible_commands(
+    roles: Iterable[Role], scope: Scope | None, in_group: bool, is_group_admin: bool
+) -> list[str]:
+    """The commands to list in /help for this person in this chat."""
+    held = list(roles)
+    commands = ["help", "lang"]
+    if in_group:
+        if scope is None:
+            if may_create_team(held, is_group_admin):
+                commands.append("setup")
+            return commands
+        commands.append("team")
+        if is_member(held, scope.team_id):
+            commands.append("leave_team")
+        else:
+            commands.append("join")
+        if can_manage_team(held, scope):
+            commands += ["setup", "site"]
+        return commands
+    commands.append("start")
+    return commands

@@ -1,0 +1,154 @@
+"""Validating an organisation import (counties, townships, teams, sites) before any write.
+
+One row per site; a team without a site has one row with the site columns empty. Rows of the
+same team code must agree on county, township, village and time zone.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from rules.geo import DEFAULT_RADIUS_M, check_coordinates, check_name, check_radius
+from rules.problems import Problem
+
+REQUIRED = ("county", "township", "team_code", "village")
+OPTIONAL = ("tz", "site_name", "latitude", "longitude", "radius_m")
+COLUMNS = REQUIRED + OPTIONAL
+
+
+@dataclass(frozen=True)
+class SiteRow:
+    line: int
+    name: str
+    latitude: float
+    longitude: float
+    radius_m: int
+
+
+@dataclass
+class TeamRow:
+    """A team to import, with the first line that named it."""
+
+    line: int
+    county: str
+    township: str
+    code: str
+    village: str
+    tz: str
+    sites: list[SiteRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    line: int
+    problem: Problem
+
+
+def decode(data: bytes) -> str:
+    """CSV from Excel comes as UTF-8 with a BOM or, on Chinese Windows, as GB18030."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("gb18030")
+
+
+def valid_tz(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def parse_org_csv(text: str, default_tz: str) -> tuple[list[TeamRow], list[RowProblem]]:
+    """Every team in the file, or every problem with its line number."""
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [c for c in REQUIRED if c not in header]
+    unknown = [c for c in header if c not in COLUMNS]
+    if missing or unknown:
+        return [], [
+            RowProblem(
+                1,
+                Problem(
+                    "import.err.header",
+                    {
+                        "missing": ", ".join(missing) or "-",
+                        "unknown": ", ".join(unknown) or "-",
+                        "columns": ",".join(COLUMNS),
+                    },
+                ),
+            )
+        ]
+    reader.fieldnames = header
+    teams: dict[str, TeamRow] = {}
+    problems: list[RowProblem] = []
+    for raw in reader:
+        line = reader.line_num
+        if None in raw:
+            problems.append(RowProblem(line, Problem("import.err.extra_cells")))
+            continue
+        row = {k: (v or "").strip() for k, v in raw.items()}
+        if not any(row.values()):
+            continue
+        problem = _check_row(row, teams, default_tz)
+        if problem:
+            problems.append(RowProblem(line, problem))
+            continue
+        code = row["team_code"]
+        team = teams.get(code)
+        if team is None:
+            team = TeamRow(
+                line, row["county"], row["township"], code, row["village"], row["tz"] or default_tz
+            )
+            teams[code] = team
+        if row["site_name"]:
+            team.sites.append(
+                SiteRow(
+                    line,
+                    row["site_name"],
+                    float(row["latitude"]),
+                    float(row["longitude"]),
+                    round(float(row["radius_m"])) if row["radius_m"] else DEFAULT_RADIUS_M,
+                )
+            )
+    if not teams and not problems:
+        problems.append(RowProblem(1, Problem("import.err.empty")))
+    return list(teams.values()), problems
+
+
+def _check_row(row: dict[str, str], teams: dict[str, TeamRow], default_tz: str) -> Problem | None:
+    for column in REQUIRED:
+        if not row[column]:
+            return Problem("import.err.required", {"column": column})
+    if row["tz"] and not valid_tz(row["tz"]):
+        return Problem("import.err.tz", {"tz": row["tz"]})
+    team = teams.get(row["team_code"])
+    if team is not None:
+        tz = row["tz"] or default_tz
+        if (team.county, team.township, team.village, team.tz) != (
+            row["county"],
+            row["township"],
+            row["village"],
+            tz,
+        ):
+            return Problem("import.err.team_differs", {"code": team.code, "line": team.line})
+    site_cells = (row["site_name"], row["latitude"], row["longitude"])
+    if not any(site_cells):
+        return Problem("import.err.radius_without_site") if row["radius_m"] else None
+    if not all(site_cells):
+        return Problem("import.err.site_incomplete")
+    try:
+        lat, lon = float(row["latitude"]), float(row["longitude"])
+        radius = float(row["radius_m"]) if row["radius_m"] else DEFAULT_RADIUS_M
+    except ValueError:
+        return Problem("import.err.number")
+    problem = check_name(row["site_name"]) or check_coordinates(lat, lon) or check_radius(radius)
+    if problem:
+        return problem
+    if team is not None and any(s.name == row["site_name"] for s in team.sites):
+        return Problem("import.err.site_twice", {"site": row["site_name"]})
+    return None

@@ -1,0 +1,220 @@
+"""Operator use cases run from the command line: role invites, bulk organisation import."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from rules.invites import PREFIX, invite_problem
+from rules.orgcsv import RowProblem, TeamRow, parse_org_csv
+from rules.problems import Problem
+from services.org import TgUser, ensure_person
+from storage.base import Store, Tx
+from storage.models import County, Role, Township
+
+DEFAULT_INVITE_HOURS = 72
+
+
+# ---------------------------------------------------------------------- invites
+@dataclass(frozen=True)
+class InviteResult:
+    code: str | None = None
+    place: str | None = None
+    created: tuple[str, ...] = ()
+    problem: Problem | None = None
+
+
+async def _county(tx: Tx, name: str, now: datetime, created: list[str]) -> County:
+    county = await tx.get_county(name)
+    if county is None:
+        county = await tx.create_county(name, None, now, None)
+        created.append(name)
+    return county
+
+
+async def create_invite(
+    store: Store,
+    now: datetime,
+    role: Literal["coordinator", "admin"],
+    *,
+    county: str | None,
+    township: str | None,
+    hours: int = DEFAULT_INVITE_HOURS,
+) -> InviteResult:
+    """A single-use code that makes whoever opens it a coordinator of a township or an admin
+    of a county. A county or township named for the first time is created (and reported)."""
+    if hours <= 0:
+        return InviteResult(problem=Problem("invite.err.hours"))
+    created: list[str] = []
+    async with store.transaction() as tx:
+        if role == "admin":
+            if not county:
+                return InviteResult(problem=Problem("invite.err.need_county"))
+            target = await _county(tx, county, now, created)
+            township_id, county_id, place = None, target.id, target.name
+        else:
+            if not township:
+                return InviteResult(problem=Problem("invite.err.need_township"))
+            found = await tx.find_townships(township, county)
+            if len(found) > 1:
+                return InviteResult(
+                    problem=Problem(
+                        "invite.err.ambiguous",
+                        {"township": township, "counties": ", ".join(t.county_name for t in found)},
+                    )
+                )
+            if found:
+                place_township: Township = found[0]
+            elif not county:
+                return InviteResult(
+                    problem=Problem("invite.err.unknown_township", {"township": township})
+                )
+            else:
+                parent = await _county(tx, county, now, created)
+                place_township = await tx.create_township(parent.id, township, now, None)
+                created.append(f"{parent.name} / {township}")
+            township_id, county_id = place_township.id, None
+            place = f"{place_township.county_name} / {place_township.name}"
+        code = PREFIX + secrets.token_urlsafe(24)
+        await tx.create_invite(
+            code, role, township_id, county_id, now, now + timedelta(hours=hours)
+        )
+    return InviteResult(code=code, place=place, created=tuple(created))
+
+
+@dataclass(frozen=True)
+class RedeemResult:
+    role: str | None = None
+    place: str | None = None
+    problem: Problem | None = None
+
+
+async def redeem_invite(store: Store, now: datetime, user: TgUser, code: str) -> RedeemResult:
+    """``/start <code>``: bind this Telegram account to the invite's role. Single use."""
+    async with store.transaction() as tx:
+        invite = await tx.get_invite(code)
+        problem = invite_problem(invite, now)
+        if problem:
+            return RedeemResult(problem=problem)
+        assert invite is not None
+        person = await ensure_person(tx, user, now)
+        await tx.use_invite(code, person.id, now)
+        role = Role(invite.role, township_id=invite.township_id, county_id=invite.county_id)
+        await tx.grant_role(person.id, role, now, person.id)
+        places = dict(await tx.role_places(person.id))
+    return RedeemResult(role=invite.role, place=places.get(invite.role))
+
+
+# ---------------------------------------------------------------------- import
+@dataclass(frozen=True)
+class ImportReport:
+    problems: tuple[RowProblem, ...] = ()
+    counties: int = 0
+    townships: int = 0
+    teams: int = 0
+    sites: int = 0
+    unchanged_teams: int = 0
+
+
+async def import_org(
+    store: Store, now: datetime, text: str, default_tz: str, *, dry_run: bool = False
+) -> ImportReport:
+    """Create counties, townships, teams and sites from CSV text. Every row is checked first,
+    against the file and against the database; one bad row means nothing is written."""
+    teams, problems = parse_org_csv(text, default_tz)
+    if problems:
+        return ImportReport(problems=tuple(problems))
+    counts = {"counties": 0, "townships": 0, "teams": 0, "sites": 0, "unchanged_teams": 0}
+    try:
+        async with store.transaction() as tx:
+            db_problems = await _write_org(tx, now, teams, counts)
+            if db_problems or dry_run:
+                raise _Rollback(db_problems)
+    except _Rollback as rollback:
+        if rollback.problems:
+            return ImportReport(problems=tuple(rollback.problems))
+    return ImportReport(
+        counties=counts["counties"],
+        townships=counts["townships"],
+        teams=counts["teams"],
+        sites=counts["sites"],
+        unchanged_teams=counts["unchanged_teams"],
+    )
+
+
+class _Rollback(Exception):
+    def __init__(self, problems: list[RowProblem]) -> None:
+        super().__init__("import rolled back")
+        self.problems = problems
+
+
+async def _write_org(
+    tx: Tx, now: datetime, teams: list[TeamRow], counts: dict[str, int]
+) -> list[RowProblem]:
+    problems: list[RowProblem] = []
+    counties: dict[str, County] = {}
+    townships: dict[tuple[str, str], Township] = {}
+    for row in teams:
+        county = counties.get(row.county) or await tx.get_county(row.county)
+        if county is None:
+            county = await tx.create_county(row.county, row.tz, now, None)
+            counts["counties"] += 1
+        counties[row.county] = county
+        key = (row.county, row.township)
+        township = townships.get(key) or next(
+            iter(await tx.find_townships(row.township, row.county)), None
+        )
+        if township is None:
+            township = await tx.create_township(county.id, row.township, now, None)
+            counts["townships"] += 1
+        townships[key] = township
+        existing = await tx.get_team_by_code(row.code)
+        if existing is None:
+            team = await tx.create_team(
+                row.village, row.tz, now, None, code=row.code, township_id=township.id
+            )
+            counts["teams"] += 1
+            for site in row.sites:
+                await tx.add_site(
+                    team.id, site.name, site.latitude, site.longitude, site.radius_m, now, None
+                )
+                counts["sites"] += 1
+            continue
+        # Importing the same file twice changes nothing; a different team under a known code
+        # is refused rather than silently rewritten.
+        if (existing.township_id, existing.village) != (township.id, row.village):
+            problems.append(
+                RowProblem(
+                    row.line,
+                    Problem(
+                        "import.err.code_taken", {"code": row.code, "village": existing.village}
+                    ),
+                )
+            )
+            continue
+        known = {s.name: s for s in await tx.list_sites(existing.id)}
+        added = False
+        for site in row.sites:
+            old = known.get(site.name)
+            if old is None:
+                await tx.add_site(
+                    existing.id, site.name, site.latitude, site.longitude, site.radius_m, now, None
+                )
+                counts["sites"] += 1
+                added = True
+            elif (old.latitude, old.longitude, old.radius_m) != (
+                site.latitude,
+                site.longitude,
+                site.radius_m,
+            ):
+                problems.append(
+                    RowProblem(
+                        site.line,
+                        Problem("import.err.site_differs", {"code": row.code, "site": site.name}),
+                    )
+                )
+        if not added:
+            counts["unchanged_teams"] += 1
+    return problems

@@ -1,0 +1,329 @@
+"""The organisation's use cases: teams, membership, sites, language. Each function is one
+transaction; it takes plain values (who, where, what, when) and returns a result for the
+handler to render. Rules decide; storage records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from rules import access
+from rules.geo import SiteAwaitingLocation, SiteSpec, check_coordinates
+from rules.lang import LANGS, pick_lang
+from rules.problems import Problem
+from storage.base import Store, Tx
+from storage.models import Person, Role, Site, Team, TeamPerson
+
+MAX_VILLAGE_NAME = 64
+SITE_LOCATION_WAIT = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class TgUser:
+    """The Telegram account behind an update, as plain values."""
+
+    id: int
+    first_name: str
+    last_name: str | None = None
+    username: str | None = None
+    language_code: str | None = None
+
+
+async def ensure_person(tx: Tx, user: TgUser, now: datetime) -> Person:
+    return await tx.upsert_person(
+        user.id, user.first_name, user.last_name, user.username, user.language_code, now
+    )
+
+
+async def _roles_of(tx: Tx, user: TgUser) -> list[Role]:
+    person = await tx.get_person_by_tg(user.id)
+    return await tx.active_roles(person.id) if person else []
+
+
+def _scope(team: Team) -> access.Scope:
+    return access.Scope(team.id, team.township_id, team.county_id)
+
+
+async def _make_leader(tx: Tx, person: Person, team: Team, now: datetime) -> None:
+    # A leader is a member too: leaders check in and write logs like everyone else.
+    await tx.grant_role(person.id, Role("leader", team_id=team.id), now, person.id)
+    await tx.grant_role(person.id, Role("member", team_id=team.id), now, person.id)
+
+
+# ---------------------------------------------------------------------- /setup
+@dataclass(frozen=True)
+class SetupResult:
+    outcome: Literal["created", "bound", "renamed", "already", "refused"]
+    team: Team | None = None
+    problem: Problem | None = None
+    old_village: str | None = None
+
+
+async def setup_team(
+    store: Store,
+    now: datetime,
+    user: TgUser,
+    chat_id: int,
+    argument: str,
+    is_group_admin: bool,
+    default_tz: str,
+) -> SetupResult:
+    """``/setup <village>`` creates a team, ``/setup <team code>`` binds an imported one."""
+    argument = " ".join(argument.split())
+    if len(argument) > MAX_VILLAGE_NAME:
+        return SetupResult(
+            "refused", problem=Problem("setup.err.name_long", {"max": MAX_VILLAGE_NAME})
+        )
+    async with store.transaction() as tx:
+        roles = await _roles_of(tx, user)
+        existing = await tx.get_team_by_chat(chat_id)
+        if existing is not None:
+            return await _setup_again(tx, now, user, existing, roles, argument, is_group_admin)
+        if not argument:
+            return SetupResult("refused", problem=Problem("setup.err.usage"))
+        imported = await tx.get_team_by_code(argument)
+        if imported is not None:
+            if imported.chat_id is not None:
+                return SetupResult(
+                    "refused", problem=Problem("setup.err.code_bound", {"code": argument})
+                )
+            if not access.may_bind_imported(roles, _scope(imported), is_group_admin):
+                return SetupResult("refused", problem=Problem("setup.err.not_admin"))
+            person = await ensure_person(tx, user, now)
+            await tx.bind_team_chat(imported.id, chat_id, now, person.id)
+            await _make_leader(tx, person, imported, now)
+            return SetupResult("bound", await tx.get_team(imported.id))
+        if not access.may_create_team(roles, is_group_admin):
+            return SetupResult("refused", problem=Problem("setup.err.not_admin"))
+        person = await ensure_person(tx, user, now)
+        team = await tx.create_team(argument, default_tz, now, person.id, chat_id=chat_id)
+        await _make_leader(tx, person, team, now)
+        return SetupResult("created", team)
+
+
+async def _setup_again(
+    tx: Tx,
+    now: datetime,
+    user: TgUser,
+    team: Team,
+    roles: list[Role],
+    argument: str,
+    is_group_admin: bool,
+) -> SetupResult:
+    has_leader = await tx.count_role_holders("leader", team.id) > 0
+    if not access.may_take_over_team(roles, _scope(team), is_group_admin, has_leader):
+        return SetupResult("refused", team, Problem("setup.err.taken", {"village": team.village}))
+    other = await tx.get_team_by_code(argument) if argument else None
+    if other is not None and other.id != team.id:
+        return SetupResult(
+            "refused",
+            team,
+            Problem("setup.err.group_has_team", {"village": team.village, "code": argument}),
+        )
+    person = await ensure_person(tx, user, now)
+    if not has_leader:
+        await _make_leader(tx, person, team, now)
+    if argument and other is None and argument != team.village:
+        await tx.rename_team(team.id, argument, now, person.id)
+        return SetupResult("renamed", await tx.get_team(team.id), old_village=team.village)
+    return SetupResult("already", team)
+
+
+# ---------------------------------------------------------------------- membership
+@dataclass(frozen=True)
+class MembershipResult:
+    outcome: Literal["no_team", "joined", "already", "left", "not_member"]
+    team: Team | None = None
+    team_lost_leader: bool = False
+
+
+async def join_team(store: Store, now: datetime, user: TgUser, chat_id: int) -> MembershipResult:
+    async with store.transaction() as tx:
+        team = await tx.get_team_by_chat(chat_id)
+        if team is None:
+            return MembershipResult("no_team")
+        person = await ensure_person(tx, user, now)
+        granted = await tx.grant_role(person.id, Role("member", team_id=team.id), now, person.id)
+        return MembershipResult("joined" if granted else "already", team)
+
+
+async def leave_team(store: Store, now: datetime, user: TgUser, chat_id: int) -> MembershipResult:
+    async with store.transaction() as tx:
+        team = await tx.get_team_by_chat(chat_id)
+        if team is None:
+            return MembershipResult("no_team")
+        person = await tx.get_person_by_tg(user.id)
+        if person is None:
+            return MembershipResult("not_member", team)
+        left = await tx.revoke_role(person.id, Role("member", team_id=team.id), now, person.id)
+        was_leader = await tx.revoke_role(
+            person.id, Role("leader", team_id=team.id), now, person.id
+        )
+        if not left and not was_leader:
+            return MembershipResult("not_member", team)
+        lost = was_leader and await tx.count_role_holders("leader", team.id) == 0
+        return MembershipResult("left", team, team_lost_leader=lost)
+
+
+# ---------------------------------------------------------------------- /team
+@dataclass(frozen=True)
+class TeamView:
+    team: Team
+    people: list[TeamPerson]
+    sites: list[Site]
+
+
+async def team_view(store: Store, chat_id: int) -> TeamView | None:
+    async with store.transaction() as tx:
+        team = await tx.get_team_by_chat(chat_id)
+        if team is None:
+            return None
+        return TeamView(team, await tx.team_people(team.id), await tx.list_sites(team.id))
+
+
+# ---------------------------------------------------------------------- sites
+@dataclass(frozen=True)
+class SiteResult:
+    outcome: Literal["added", "awaiting", "removed", "listed", "refused"]
+    team: Team | None = None
+    site: Site | None = None
+    sites: tuple[Site, ...] = ()
+    problem: Problem | None = None
+    name: str | None = None
+
+
+async def _managed_team(tx: Tx, user: TgUser, chat_id: int) -> Team | Problem:
+    team = await tx.get_team_by_chat(chat_id)
+    if team is None:
+        return Problem("err.no_team")
+    if not access.can_manage_team(await _roles_of(tx, user), _scope(team)):
+        return Problem("err.leaders_only")
+    return team
+
+
+async def add_site(
+    store: Store,
+    now: datetime,
+    user: TgUser,
+    chat_id: int,
+    spec: SiteSpec | SiteAwaitingLocation,
+) -> SiteResult:
+    async with store.transaction() as tx:
+        team = await _managed_team(tx, user, chat_id)
+        if isinstance(team, Problem):
+            return SiteResult("refused", problem=team)
+        if any(s.name == spec.name for s in await tx.list_sites(team.id)):
+            return SiteResult(
+                "refused", team, problem=Problem("site.err.exists", {"name": spec.name})
+            )
+        person = await ensure_person(tx, user, now)
+        if isinstance(spec, SiteAwaitingLocation):
+            await tx.set_pending(
+                chat_id,
+                person.id,
+                "site.add",
+                {"name": spec.name, "radius_m": spec.radius_m},
+                now,
+                now + SITE_LOCATION_WAIT,
+            )
+            return SiteResult("awaiting", team, name=spec.name)
+        site = await tx.add_site(
+            team.id, spec.name, spec.latitude, spec.longitude, spec.radius_m, now, person.id
+        )
+        return SiteResult("added", team, site)
+
+
+async def site_from_location(
+    store: Store, now: datetime, user: TgUser, chat_id: int, latitude: float, longitude: float
+) -> SiteResult | None:
+    """A shared location completes a pending ``/site add <name>``; None if nothing waits."""
+    async with store.transaction() as tx:
+        person = await tx.get_person_by_tg(user.id)
+        if person is None:
+            return None
+        pending = await tx.take_pending(chat_id, person.id, "site.add", now)
+        if pending is None:
+            return None
+    name, radius = str(pending.payload["name"]), int(pending.payload["radius_m"])
+    problem = check_coordinates(latitude, longitude)
+    if problem:
+        return SiteResult("refused", problem=problem)
+    return await add_site(store, now, user, chat_id, SiteSpec(name, latitude, longitude, radius))
+
+
+async def list_sites(store: Store, user: TgUser, chat_id: int) -> SiteResult:
+    async with store.transaction() as tx:
+        team = await tx.get_team_by_chat(chat_id)
+        if team is None:
+            return SiteResult("refused", problem=Problem("err.no_team"))
+        return SiteResult("listed", team, sites=tuple(await tx.list_sites(team.id)))
+
+
+async def remove_site(
+    store: Store, now: datetime, user: TgUser, chat_id: int, name: str
+) -> SiteResult:
+    async with store.transaction() as tx:
+        team = await _managed_team(tx, user, chat_id)
+        if isinstance(team, Problem):
+            return SiteResult("refused", problem=team)
+        person = await ensure_person(tx, user, now)
+        if not await tx.remove_site(team.id, name, now, person.id):
+            return SiteResult("refused", team, problem=Problem("site.err.unknown", {"name": name}))
+        return SiteResult("removed", team, name=name)
+
+
+# ---------------------------------------------------------------------- language, help
+async def chat_lang(
+    store: Store, chat_id: int, private: bool, user_language: str | None, default: str
+) -> str:
+    async with store.transaction() as tx:
+        chosen = await tx.get_chat_lang(chat_id)
+    return pick_lang(chosen, user_language, default, private=private)
+
+
+async def set_chat_lang(
+    store: Store,
+    now: datetime,
+    user: TgUser,
+    chat_id: int,
+    private: bool,
+    lang: str,
+    is_group_admin: bool,
+) -> Problem | None:
+    if lang not in LANGS:
+        return Problem("lang.usage")
+    async with store.transaction() as tx:
+        if not private:
+            team = await tx.get_team_by_chat(chat_id)
+            scope = _scope(team) if team else None
+            if not access.may_set_group_lang(await _roles_of(tx, user), scope, is_group_admin):
+                return Problem("err.leaders_only")
+        person = await ensure_person(tx, user, now)
+        await tx.set_chat_lang(chat_id, lang, now, person.id)
+    return None
+
+
+@dataclass(frozen=True)
+class HelpView:
+    commands: list[str]
+    roles: list[tuple[str, str]]
+    team: Team | None
+
+
+async def help_view(
+    store: Store, user: TgUser, chat_id: int, in_group: bool, is_group_admin: bool
+) -> HelpView:
+    async with store.transaction() as tx:
+        roles = await _roles_of(tx, user)
+        team = await tx.get_team_by_chat(chat_id) if in_group else None
+        person = await tx.get_person_by_tg(user.id)
+        places = await tx.role_places(person.id) if person else []
+    scope = _scope(team) if team else None
+    return HelpView(access.visible_commands(roles, scope, in_group, is_group_admin), places, team)
+
+
+async def migrate_chat(store: Store, now: datetime, old_chat_id: int, new_chat_id: int) -> bool:
+    """The group became a supergroup; the team moves with it. Safe to call twice."""
+    async with store.transaction() as tx:
+        return await tx.migrate_chat(old_chat_id, new_chat_id, now)

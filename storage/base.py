@@ -1,0 +1,145 @@
+"""The store's interface. Services speak only to these protocols, so a PostgreSQL backend can
+slot in beside SQLite without touching a handler or a service.
+
+A service opens one transaction per use case (``async with store.transaction() as tx``); the
+transaction commits when the block ends and rolls back on an exception. Every method that
+changes state takes the acting person and the time, and writes an audit event in the same
+transaction, so no change happens without a record of who, when and what.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from typing import Any, Protocol
+
+from storage.models import (
+    County,
+    Event,
+    Invite,
+    PendingInput,
+    Person,
+    Role,
+    RoleName,
+    Site,
+    Team,
+    TeamPerson,
+    Township,
+)
+
+
+class Tx(Protocol):
+    """One unit of work."""
+
+    # --- people
+    async def upsert_person(
+        self,
+        tg_user_id: int,
+        first_name: str,
+        last_name: str | None,
+        username: str | None,
+        language_code: str | None,
+        now: datetime,
+    ) -> Person: ...
+    async def get_person_by_tg(self, tg_user_id: int) -> Person | None: ...
+
+    # --- organisation
+    async def get_county(self, name: str) -> County | None: ...
+    async def create_county(
+        self, name: str, tz: str | None, now: datetime, actor_id: int | None
+    ) -> County: ...
+    async def find_townships(self, name: str, county_name: str | None = None) -> list[Township]: ...
+    async def create_township(
+        self, county_id: int, name: str, now: datetime, actor_id: int | None
+    ) -> Township: ...
+    async def get_team(self, team_id: int) -> Team: ...
+    async def get_team_by_chat(self, chat_id: int) -> Team | None: ...
+    async def get_team_by_code(self, code: str) -> Team | None: ...
+    async def create_team(
+        self,
+        village: str,
+        tz: str,
+        now: datetime,
+        actor_id: int | None,
+        *,
+        chat_id: int | None = None,
+        code: str | None = None,
+        township_id: int | None = None,
+    ) -> Team: ...
+    async def bind_team_chat(
+        self, team_id: int, chat_id: int, now: datetime, actor_id: int
+    ) -> None: ...
+    async def rename_team(
+        self, team_id: int, village: str, now: datetime, actor_id: int
+    ) -> None: ...
+    async def migrate_chat(self, old_chat_id: int, new_chat_id: int, now: datetime) -> bool: ...
+
+    # --- roles
+    async def active_roles(self, person_id: int) -> list[Role]: ...
+    async def grant_role(
+        self, person_id: int, role: Role, now: datetime, actor_id: int | None
+    ) -> bool: ...
+    async def revoke_role(
+        self, person_id: int, role: Role, now: datetime, actor_id: int | None
+    ) -> bool: ...
+    async def team_people(self, team_id: int) -> list[TeamPerson]: ...
+    async def role_places(self, person_id: int) -> list[tuple[str, str]]: ...
+    async def count_role_holders(self, role: RoleName, team_id: int) -> int: ...
+
+    # --- sites
+    async def list_sites(self, team_id: int) -> list[Site]: ...
+    async def add_site(
+        self,
+        team_id: int,
+        name: str,
+        latitude: float,
+        longitude: float,
+        radius_m: int,
+        now: datetime,
+        actor_id: int | None,
+    ) -> Site: ...
+    async def remove_site(self, team_id: int, name: str, now: datetime, actor_id: int) -> bool: ...
+
+    # --- invites
+    async def create_invite(
+        self,
+        code: str,
+        role: RoleName,
+        township_id: int | None,
+        county_id: int | None,
+        now: datetime,
+        expires_at: datetime,
+    ) -> Invite: ...
+    async def get_invite(self, code: str) -> Invite | None: ...
+    async def use_invite(self, code: str, person_id: int, now: datetime) -> bool: ...
+
+    # --- chats, dialogue state, meta
+    async def get_chat_lang(self, chat_id: int) -> str | None: ...
+    async def set_chat_lang(
+        self, chat_id: int, lang: str, now: datetime, actor_id: int | None
+    ) -> None: ...
+    async def set_pending(
+        self,
+        chat_id: int,
+        person_id: int,
+        kind: str,
+        payload: dict[str, Any],
+        now: datetime,
+        expires_at: datetime,
+    ) -> None: ...
+    async def take_pending(
+        self, chat_id: int, person_id: int, kind: str, now: datetime
+    ) -> PendingInput | None: ...
+    async def get_meta(self, key: str) -> str | None: ...
+    async def set_meta(self, key: str, value: str) -> None: ...
+
+    # --- audit
+    async def events(self, team_id: int | None = None, kind: str | None = None) -> list[Event]: ...
+
+
+class Store(Protocol):
+    """A database the bot runs on."""
+
+    def transaction(self) -> AbstractAsyncContextManager[Tx]: ...
+    async def schema_version(self) -> int: ...
+    async def close(self) -> None: ...

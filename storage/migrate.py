@@ -1,0 +1,76 @@
+"""A numbered-migration runner: ``migrations/NNNN_name.sql`` files applied in order, each in
+its own transaction together with its row in ``schema_migrations``, so a file is upgraded in
+place and a failed migration leaves the database at the version before it."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def available_migrations() -> list[Migration]:
+    """Every migration shipped with the package, by version."""
+    found = []
+    for entry in resources.files("storage.migrations").iterdir():
+        match = _NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match[1]), match[2], entry.read_text("utf-8")))
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"migrations must be numbered 1..n without gaps, found {versions}")
+    return found
+
+
+async def current_version(conn: aiosqlite.Connection) -> int:
+    await conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    async with conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def upgrade(
+    conn: aiosqlite.Connection, now: datetime, target: int | None = None
+) -> list[int]:
+    """Apply the migrations above the file's version (up to ``target``); returns those applied."""
+    version = await current_version(conn)
+    applied = []
+    for migration in available_migrations():
+        if migration.version <= version or (target is not None and migration.version > target):
+            continue
+        log.info("applying migration %04d_%s", migration.version, migration.name)
+        # executescript commits whatever is open first, so the BEGIN/COMMIT are ours to write.
+        script = (
+            "BEGIN;\n"
+            f"{migration.sql}\n"
+            "INSERT INTO schema_migrations (version, name, applied_at) "
+            f"VALUES ({migration.version}, '{migration.name}', '{now.isoformat()}');\n"
+            "COMMIT;"
+        )
+        try:
+            await conn.executescript(script)
+        except Exception:
+            if conn.in_transaction:
+                await conn.execute("ROLLBACK")
+            raise
+        applied.append(migration.version)
+    return applied

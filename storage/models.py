@@ -1,0 +1,108 @@
+"""What the store hands out: frozen values, never rows or cursors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+RoleName = Literal["member", "leader", "coordinator", "admin"]
+ROLE_NAMES: tuple[RoleName, ...] = ("member", "leader", "coordinator", "admin")
+
+
+@dataclass(frozen=True)
+class County:
+    id: int
+    name: str
+    tz: str | None
+
+
+@dataclass(frozen=True)
+class Township:
+    id: int
+    county_id: int
+    name: str
+    county_name: str
+
+
+@dataclass(frozen=True)
+class Team:
+    id: int
+    village: str
+    tz: str
+    code: str | None
+    chat_id: int | None
+    township_id: int | None
+    township_name: str | None
+    county_id: int | None
+    county_name: str | None
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    tg_user_id: int
+    first_name: str
+    last_name: str | None
+    username: str | None
+    language_code: str | None
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.last_name}" if self.last_name else self.first_name
+
+
+@dataclass(frozen=True)
+class Role:
+    """A role a person holds now, with the scope it applies to."""
+
+    role: RoleName
+    team_id: int | None = None
+    township_id: int | None = None
+    county_id: int | None = None
+
+
+@dataclass(frozen=True)
+class TeamPerson:
+    person: Person
+    roles: tuple[RoleName, ...]
+
+
+@dataclass(frozen=True)
+class Site:
+    id: int
+    team_id: int
+    name: str
+    latitude: float
+    longitude: float
+    radius_m: int
+
+
+@dataclass(frozen=True)
+class Invite:
+    code: str
+    role: RoleName
+    township_id: int | None
+    county_id: int | None
+    expires_at: datetime
+    used_at: datetime | None
+    used_by: int | None
+
+
+@dataclass(frozen=True)
+class PendingInput:
+    chat_id: int
+    person_id: int
+    kind: str
+    payload: dict[str, Any]
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    at: datetime
+    actor_id: int | None
+    kind: str
+    team_id: int | None
+    data: dict[str, Any]

@@ -1,0 +1,584 @@
+"""The embedded SQLite store: one shared connection in WAL mode with foreign keys on.
+
+Writes are serialised by one lock around each transaction. The bot's volume (a few thousand
+check-ins an hour at the scale of a city) is far below what one SQLite writer sustains, and
+one connection means no "database is locked" surprises between concurrent updates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from storage import migrate
+from storage.models import (
+    County,
+    Event,
+    Invite,
+    PendingInput,
+    Person,
+    Role,
+    RoleName,
+    Site,
+    Team,
+    TeamPerson,
+    Township,
+)
+
+
+def to_db(moment: datetime) -> str:
+    """UTC text that sorts in time order."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetimes are not stored; pass an aware one")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def from_db(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+_TEAM_SELECT = """
+    SELECT t.id, t.village, t.tz, t.code, t.chat_id, t.township_id, w.name, c.id, c.name
+    FROM teams t
+    LEFT JOIN townships w ON w.id = t.township_id
+    LEFT JOIN counties c ON c.id = w.county_id
+"""
+
+
+def _team(row: Iterable[Any]) -> Team:
+    return Team(*row)
+
+
+def _person(row: Iterable[Any]) -> Person:
+    return Person(*row)
+
+
+_PERSON_COLUMNS = "p.id, p.tg_user_id, p.first_name, p.last_name, p.username, p.language_code"
+
+
+class SqliteTx:
+    """One transaction on the shared connection."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    # ------------------------------------------------------------------ plumbing
+    async def _one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        async with self._conn.execute(sql, tuple(params)) as cur:
+            return await cur.fetchone()
+
+    async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        async with self._conn.execute(sql, tuple(params)) as cur:
+            return list(await cur.fetchall())
+
+    async def _run(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Cursor:
+        return await self._conn.execute(sql, tuple(params))
+
+    async def _event(
+        self,
+        kind: str,
+        now: datetime,
+        actor_id: int | None,
+        team_id: int | None = None,
+        **data: Any,
+    ) -> None:
+        await self._run(
+            "INSERT INTO events (at, actor_id, kind, team_id, data) VALUES (?, ?, ?, ?, ?)",
+            (to_db(now), actor_id, kind, team_id, json.dumps(data, ensure_ascii=False)),
+        )
+
+    # ------------------------------------------------------------------ people
+    async def upsert_person(
+        self,
+        tg_user_id: int,
+        first_name: str,
+        last_name: str | None,
+        username: str | None,
+        language_code: str | None,
+        now: datetime,
+    ) -> Person:
+        # Names change on Telegram; keeping the latest is a refresh, not a state change.
+        await self._run(
+            """INSERT INTO people (tg_user_id, first_name, last_name, username, language_code,
+                                   created_at, updated_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (tg_user_id) DO UPDATE SET
+                   first_name = excluded.first_name, last_name = excluded.last_name,
+                   username = excluded.username, language_code = excluded.language_code,
+                   updated_at = excluded.updated_at
+               WHERE people.first_name IS NOT excluded.first_name
+                  OR people.last_name IS NOT excluded.last_name
+                  OR people.username IS NOT excluded.username
+                  OR people.language_code IS NOT excluded.language_code""",
+            (tg_user_id, first_name, last_name, username, language_code, to_db(now), to_db(now)),
+        )
+        person = await self.get_person_by_tg(tg_user_id)
+        assert person is not None
+        return person
+
+    async def get_person_by_tg(self, tg_user_id: int) -> Person | None:
+        row = await self._one(
+            f"SELECT {_PERSON_COLUMNS} FROM people p WHERE p.tg_user_id = ?", (tg_user_id,)
+        )
+        return _person(row) if row else None
+
+    # ------------------------------------------------------------------ organisation
+    async def get_county(self, name: str) -> County | None:
+        row = await self._one("SELECT id, name, tz FROM counties WHERE name = ?", (name,))
+        return County(*row) if row else None
+
+    async def create_county(
+        self, name: str, tz: str | None, now: datetime, actor_id: int | None
+    ) -> County:
+        cur = await self._run(
+            "INSERT INTO counties (name, tz, created_at) VALUES (?, ?, ?)",
+            (name, tz, to_db(now)),
+        )
+        assert cur.lastrowid is not None
+        await self._event("county.created", now, actor_id, county_id=cur.lastrowid, name=name)
+        return County(cur.lastrowid, name, tz)
+
+    async def find_townships(self, name: str, county_name: str | None = None) -> list[Township]:
+        sql = (
+            "SELECT w.id, w.county_id, w.name, c.name FROM townships w"
+            " JOIN counties c ON c.id = w.county_id WHERE w.name = ?"
+        )
+        params: list[Any] = [name]
+        if county_name is not None:
+            sql += " AND c.name = ?"
+            params.append(county_name)
+        return [Township(*row) for row in await self._all(sql + " ORDER BY w.id", params)]
+
+    async def create_township(
+        self, county_id: int, name: str, now: datetime, actor_id: int | None
+    ) -> Township:
+        cur = await self._run(
+            "INSERT INTO townships (county_id, name, created_at) VALUES (?, ?, ?)",
+            (county_id, name, to_db(now)),
+        )
+        assert cur.lastrowid is not None
+        await self._event("township.created", now, actor_id, township_id=cur.lastrowid, name=name)
+        row = await self._one("SELECT name FROM counties WHERE id = ?", (county_id,))
+        assert row is not None
+        return Township(cur.lastrowid, county_id, name, row[0])
+
+    async def get_team(self, team_id: int) -> Team:
+        row = await self._one(_TEAM_SELECT + " WHERE t.id = ?", (team_id,))
+        if row is None:
+            raise LookupError(f"no team {team_id}")
+        return _team(row)
+
+    async def get_team_by_chat(self, chat_id: int) -> Team | None:
+        row = await self._one(_TEAM_SELECT + " WHERE t.chat_id = ?", (chat_id,))
+        return _team(row) if row else None
+
+    async def get_team_by_code(self, code: str) -> Team | None:
+        row = await self._one(_TEAM_SELECT + " WHERE t.code = ?", (code,))
+        return _team(row) if row else None
+
+    async def create_team(
+        self,
+        village: str,
+        tz: str,
+        now: datetime,
+        actor_id: int | None,
+        *,
+        chat_id: int | None = None,
+        code: str | None = None,
+        township_id: int | None = None,
+    ) -> Team:
+        cur = await self._run(
+            """INSERT INTO teams (township_id, code, village, tz, chat_id, created_at)
+               VALUES (?, ?, ?, ?, ?, ?)""",
+            (township_id, code, village, tz, chat_id, to_db(now)),
+        )
+        assert cur.lastrowid is not None
+        await self._event(
+            "team.created",
+            now,
+            actor_id,
+            cur.lastrowid,
+            village=village,
+            code=code,
+            chat_id=chat_id,
+            tz=tz,
+        )
+        return await self.get_team(cur.lastrowid)
+
+    async def bind_team_chat(
+        self, team_id: int, chat_id: int, now: datetime, actor_id: int
+    ) -> None:
+        await self._run("UPDATE teams SET chat_id = ? WHERE id = ?", (chat_id, team_id))
+        await self._event("team.bound", now, actor_id, team_id, chat_id=chat_id)
+
+    async def rename_team(self, team_id: int, village: str, now: datetime, actor_id: int) -> None:
+        team = await self.get_team(team_id)
+        await self._run("UPDATE teams SET village = ? WHERE id = ?", (village, team_id))
+        await self._event("team.renamed", now, actor_id, team_id, old=team.village, new=village)
+
+    async def migrate_chat(self, old_chat_id: int, new_chat_id: int, now: datetime) -> bool:
+        team = await self.get_team_by_chat(old_chat_id)
+        if team is None:
+            return False
+        await self._run("UPDATE teams SET chat_id = ? WHERE id = ?", (new_chat_id, team.id))
+        await self._run(
+            "UPDATE OR REPLACE chats SET chat_id = ? WHERE chat_id = ?", (new_chat_id, old_chat_id)
+        )
+        await self._run(
+            "UPDATE OR REPLACE pending_inputs SET chat_id = ? WHERE chat_id = ?",
+            (new_chat_id, old_chat_id),
+        )
+        await self._event(
+            "team.chat_migrated", now, None, team.id, old=old_chat_id, new=new_chat_id
+        )
+        return True
+
+    # ------------------------------------------------------------------ roles
+    async def active_roles(self, person_id: int) -> list[Role]:
+        rows = await self._all(
+            """SELECT role, team_id, township_id, county_id FROM roles
+               WHERE person_id = ? AND revoked_at IS NULL ORDER BY id""",
+            (person_id,),
+        )
+        return [Role(*row) for row in rows]
+
+    async def grant_role(
+        self, person_id: int, role: Role, now: datetime, actor_id: int | None
+    ) -> bool:
+        cur = await self._run(
+            """INSERT OR IGNORE INTO roles
+               (person_id, role, team_id, township_id, county_id, granted_at, granted_by)
+               VALUES (?, ?, ?, ?, ?, ?, ?)""",
+            (
+                person_id,
+                role.role,
+                role.team_id,
+                role.township_id,
+                role.county_id,
+                to_db(now),
+                actor_id,
+            ),
+        )
+        if cur.rowcount == 0:
+            return False
+        await self._event(
+            "role.granted",
+            now,
+            actor_id,
+            role.team_id,
+            person_id=person_id,
+            role=role.role,
+            township_id=role.township_id,
+            county_id=role.county_id,
+        )
+        return True
+
+    async def revoke_role(
+        self, person_id: int, role: Role, now: datetime, actor_id: int | None
+    ) -> bool:
+        cur = await self._run(
+            """UPDATE roles SET revoked_at = ?, revoked_by = ?
+               WHERE person_id = ? AND role = ? AND revoked_at IS NULL
+                 AND team_id IS ? AND township_id IS ? AND county_id IS ?""",
+            (
+                to_db(now),
+                actor_id,
+                person_id,
+                role.role,
+                role.team_id,
+                role.township_id,
+                role.county_id,
+            ),
+        )
+        if cur.rowcount == 0:
+            return False
+        await self._event(
+            "role.revoked",
+            now,
+            actor_id,
+            role.team_id,
+            person_id=person_id,
+            role=role.role,
+            township_id=role.township_id,
+            county_id=role.county_id,
+        )
+        return True
+
+    async def team_people(self, team_id: int) -> list[TeamPerson]:
+        rows = await self._all(
+            f"""SELECT {_PERSON_COLUMNS}, group_concat(r.role) FROM roles r
+                JOIN people p ON p.id = r.person_id
+                WHERE r.team_id = ? AND r.revoked_at IS NULL
+                GROUP BY p.id ORDER BY MIN(r.granted_at), p.id""",
+            (team_id,),
+        )
+        people = []
+        for row in rows:
+            held = set(row[6].split(","))
+            order: tuple[RoleName, ...] = ("leader", "member")
+            people.append(TeamPerson(_person(row[:6]), tuple(r for r in order if r in held)))
+        return people
+
+    async def role_places(self, person_id: int) -> list[tuple[str, str]]:
+        rows = await self._all(
+            """SELECT r.role, COALESCE(t.village, w.name, c.name) FROM roles r
+               LEFT JOIN teams t ON t.id = r.team_id
+               LEFT JOIN townships w ON w.id = r.township_id
+               LEFT JOIN counties c ON c.id = r.county_id
+               WHERE r.person_id = ? AND r.revoked_at IS NULL ORDER BY r.id""",
+            (person_id,),
+        )
+        return [(row[0], row[1]) for row in rows]
+
+    async def count_role_holders(self, role: RoleName, team_id: int) -> int:
+        row = await self._one(
+            "SELECT COUNT(*) FROM roles WHERE role = ? AND team_id = ? AND revoked_at IS NULL",
+            (role, team_id),
+        )
+        return int(row[0]) if row else 0
+
+    # ------------------------------------------------------------------ sites
+    async def list_sites(self, team_id: int) -> list[Site]:
+        rows = await self._all(
+            """SELECT id, team_id, name, latitude, longitude, radius_m FROM sites
+               WHERE team_id = ? AND removed_at IS NULL ORDER BY id""",
+            (team_id,),
+        )
+        return [Site(*row) for row in rows]
+
+    async def add_site(
+        self,
+        team_id: int,
+        name: str,
+        latitude: float,
+        longitude: float,
+        radius_m: int,
+        now: datetime,
+        actor_id: int | None,
+    ) -> Site:
+        cur = await self._run(
+            """INSERT INTO sites (team_id, name, latitude, longitude, radius_m, created_at,
+                                  created_by) VALUES (?, ?, ?, ?, ?, ?, ?)""",
+            (team_id, name, latitude, longitude, radius_m, to_db(now), actor_id),
+        )
+        assert cur.lastrowid is not None
+        await self._event(
+            "site.added",
+            now,
+            actor_id,
+            team_id,
+            site_id=cur.lastrowid,
+            name=name,
+            latitude=latitude,
+            longitude=longitude,
+            radius_m=radius_m,
+        )
+        return Site(cur.lastrowid, team_id, name, latitude, longitude, radius_m)
+
+    async def remove_site(self, team_id: int, name: str, now: datetime, actor_id: int) -> bool:
+        cur = await self._run(
+            """UPDATE sites SET removed_at = ?, removed_by = ?
+               WHERE team_id = ? AND name = ? AND removed_at IS NULL""",
+            (to_db(now), actor_id, team_id, name),
+        )
+        if cur.rowcount == 0:
+            return False
+        await self._event("site.removed", now, actor_id, team_id, name=name)
+        return True
+
+    # ------------------------------------------------------------------ invites
+    async def create_invite(
+        self,
+        code: str,
+        role: RoleName,
+        township_id: int | None,
+        county_id: int | None,
+        now: datetime,
+        expires_at: datetime,
+    ) -> Invite:
+        await self._run(
+            """INSERT INTO invites (code, role, township_id, county_id, created_at, expires_at)
+               VALUES (?, ?, ?, ?, ?, ?)""",
+            (code, role, township_id, county_id, to_db(now), to_db(expires_at)),
+        )
+        # The code is a credential until used: the event names the invite, not the code.
+        await self._event(
+            "invite.created",
+            now,
+            None,
+            role=role,
+            township_id=township_id,
+            county_id=county_id,
+            expires_at=to_db(expires_at),
+        )
+        return Invite(code, role, township_id, county_id, expires_at, None, None)
+
+    async def get_invite(self, code: str) -> Invite | None:
+        row = await self._one(
+            """SELECT code, role, township_id, county_id, expires_at, used_at, used_by
+               FROM invites WHERE code = ?""",
+            (code,),
+        )
+        if row is None:
+            return None
+        return Invite(
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            from_db(row[4]),
+            from_db(row[5]) if row[5] else None,
+            row[6],
+        )
+
+    async def use_invite(self, code: str, person_id: int, now: datetime) -> bool:
+        cur = await self._run(
+            "UPDATE invites SET used_at = ?, used_by = ? WHERE code = ? AND used_at IS NULL",
+            (to_db(now), person_id, code),
+        )
+        if cur.rowcount == 0:
+            return False
+        await self._event("invite.used", now, person_id)
+        return True
+
+    # ------------------------------------------------------------------ chats, pending, meta
+    async def get_chat_lang(self, chat_id: int) -> str | None:
+        row = await self._one("SELECT lang FROM chats WHERE chat_id = ?", (chat_id,))
+        return row[0] if row else None
+
+    async def set_chat_lang(
+        self, chat_id: int, lang: str, now: datetime, actor_id: int | None
+    ) -> None:
+        await self._run(
+            """INSERT INTO chats (chat_id, lang, private, updated_at) VALUES (?, ?, ?, ?)
+               ON CONFLICT (chat_id) DO UPDATE SET lang = excluded.lang,
+                                                   updated_at = excluded.updated_at""",
+            (chat_id, lang, int(chat_id > 0), to_db(now)),
+        )
+        await self._event("chat.lang", now, actor_id, chat_id=chat_id, lang=lang)
+
+    async def set_pending(
+        self,
+        chat_id: int,
+        person_id: int,
+        kind: str,
+        payload: dict[str, Any],
+        now: datetime,
+        expires_at: datetime,
+    ) -> None:
+        await self._run(
+            """INSERT OR REPLACE INTO pending_inputs
+               (chat_id, person_id, kind, payload, created_at, expires_at)
+               VALUES (?, ?, ?, ?, ?, ?)""",
+            (
+                chat_id,
+                person_id,
+                kind,
+                json.dumps(payload, ensure_ascii=False),
+                to_db(now),
+                to_db(expires_at),
+            ),
+        )
+
+    async def take_pending(
+        self, chat_id: int, person_id: int, kind: str, now: datetime
+    ) -> PendingInput | None:
+        row = await self._one(
+            """SELECT chat_id, person_id, kind, payload, expires_at FROM pending_inputs
+               WHERE chat_id = ? AND person_id = ? AND kind = ?""",
+            (chat_id, person_id, kind),
+        )
+        if row is None:
+            return None
+        await self._run(
+            "DELETE FROM pending_inputs WHERE chat_id = ? AND person_id = ? AND kind = ?",
+            (chat_id, person_id, kind),
+        )
+        expires_at = from_db(row[4])
+        if expires_at <= now:
+            return None
+        return PendingInput(row[0], row[1], row[2], json.loads(row[3]), expires_at)
+
+    async def get_meta(self, key: str) -> str | None:
+        row = await self._one("SELECT value FROM meta WHERE key = ?", (key,))
+        return row[0] if row else None
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await self._run(
+            "INSERT INTO meta (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    # ------------------------------------------------------------------ audit
+    async def events(self, team_id: int | None = None, kind: str | None = None) -> list[Event]:
+        sql = "SELECT id, at, actor_id, kind, team_id, data FROM events WHERE 1 = 1"
+        params: list[Any] = []
+        if team_id is not None:
+            sql += " AND team_id = ?"
+            params.append(team_id)
+        if kind is not None:
+            sql += " AND kind = ?"
+            params.append(kind)
+        rows = await self._all(sql + " ORDER BY id", params)
+        return [
+            Event(row[0], from_db(row[1]), row[2], row[3], row[4], json.loads(row[5]))
+            for row in rows
+        ]
+
+
+class SqliteStore:
+    """The store on one SQLite file."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: str | Path, now: datetime) -> SqliteStore:
+        """Open (or create) the file and bring its schema up to date."""
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: transactions are ours to begin and end, never implicit.
+        conn = await aiosqlite.connect(str(path), isolation_level=None)
+        try:
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            await conn.execute("PRAGMA busy_timeout = 5000")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await migrate.upgrade(conn, now)
+        except BaseException:
+            await conn.close()
+            raise
+        return cls(conn)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SqliteTx]:
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield SqliteTx(self._conn)
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            await self._conn.execute("COMMIT")
+
+    async def schema_version(self) -> int:
+        async with self._lock:
+            return await migrate.current_version(self._conn)
+
+    async def pragma(self, name: str) -> Any:
+        """A PRAGMA's value, for checks and diagnostics."""
+        async with self._lock, self._conn.execute(f"PRAGMA {name}") as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None
+
+    async def close(self) -> None:
+        await self._conn.close()

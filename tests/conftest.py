@@ -1,0 +1,158 @@
+"""Fixtures: the offline Bot API server, a controllable clock, and the real bot started through
+the same ``serve()`` as ``cunbot run``, on a real SQLite file, talking only over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import serve
+from bot.config import Settings, load_settings
+from tests.botapi_server import BotApiServer, SentMessage
+
+GROUP = -100123
+LEADER = 1001  # created the group: a Telegram group admin
+MEMBER = 1002
+MEMBER2 = 1003
+OUTSIDER = 1004  # in the group, holds no role
+ADMIN = 1005  # a county admin, not in the group
+
+
+class FakeClock:
+    """A clock the test moves by hand; the bot and the server read the same one."""
+
+    def __init__(self, start: datetime) -> None:
+        self.current = start
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 11, 23, 1, 30, tzinfo=UTC))
+
+
+@pytest.fixture
+async def server(clock: FakeClock) -> AsyncIterator[BotApiServer]:
+    api = BotApiServer(clock=clock)
+    await api.start()
+    yield api
+    await api.stop()
+
+
+class BotHarness:
+    """Starts, stops and restarts the bot; sends what users do and waits for the answers."""
+
+    def __init__(self, server: BotApiServer, settings: Settings, clock: FakeClock) -> None:
+        self.server = server
+        self.settings = settings
+        self.clock = clock
+        self._stop: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        polls_before = self._polls()
+        self._stop = asyncio.Event()
+        self._task = asyncio.create_task(serve(self.settings, self._stop, self.clock))
+        deadline = time.monotonic() + 10
+        # Ready when it polls: the store is open and every handler is registered by then.
+        while self._polls() == polls_before:
+            if self._task.done():
+                self._task.result()
+            if time.monotonic() > deadline:
+                raise AssertionError("the bot never polled for updates")
+            await asyncio.sleep(0.01)
+
+    def _polls(self) -> int:
+        return sum(1 for call in self.server.calls if call.method == "getUpdates")
+
+    async def stop(self) -> None:
+        if self._stop is not None and self._task is not None:
+            self._stop.set()
+            await asyncio.wait_for(self._task, 15)
+            self._stop = self._task = None
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    async def say(self, chat_id: int, user_id: int, text: str) -> SentMessage:
+        """A user writes in a chat; the bot's first message to that chat after it."""
+        mark = len(self.server.sent)
+        await self.server.send_text(chat_id, user_id, text)
+        return await self.server.wait_for(lambda m: m.chat_id == chat_id, after=mark)
+
+    async def expect(
+        self, action: Callable[[], Any], chat_id: int
+    ) -> SentMessage:
+        """Run a server-side action (a location, an edit…) and wait for the bot's reply."""
+        mark = len(self.server.sent)
+        await action()
+        return await self.server.wait_for(lambda m: m.chat_id == chat_id, after=mark)
+
+    async def barrier(self, chat_id: int, user_id: int) -> None:
+        """Every update sent before this one has been handled (updates run in order)."""
+        await self.say(chat_id, user_id, "/help")
+
+
+@pytest.fixture
+def settings(server: BotApiServer, tmp_path: Path) -> Settings:
+    return load_settings(
+        {
+            "CUNBOT_TOKEN": server.token,
+            "CUNBOT_API_URL": server.url,
+            "CUNBOT_DATABASE": str(tmp_path / "cunbot.db"),
+            "CUNBOT_LANG": "en",
+            "CUNBOT_POLL_TIMEOUT": "2",
+        }
+    )
+
+
+@dataclass
+class World:
+    server: BotApiServer
+    bot: BotHarness
+
+
+@pytest.fixture
+async def bot(
+    server: BotApiServer, settings: Settings, clock: FakeClock
+) -> AsyncIterator[BotHarness]:
+    server.add_user(LEADER, "Li", username="li_leader")
+    server.add_user(MEMBER, "Wang", username="wang")
+    server.add_user(MEMBER2, "Zhao")
+    server.add_user(OUTSIDER, "Sun")
+    server.add_user(ADMIN, "Chen", username="chen_admin")
+    server.add_group(
+        GROUP, "Shangba village team",
+        members={LEADER: "creator", MEMBER: "member", MEMBER2: "member", OUTSIDER: "member"},
+    )
+    harness = BotHarness(server, settings, clock)
+    await harness.start()
+    yield harness
+    await harness.stop()
+    # Anything the real Telegram would have refused fails the test that caused it.
+    assert server.problems == [], server.problems
+    assert server.rate_limited == [], server.rate_limited
+
+
+@pytest.fixture
+async def team(bot: BotHarness) -> BotHarness:
+    """A group set up as the team of Shangba, with one site and two members."""
+    reply = await bot.say(GROUP, LEADER, "/setup Shangba")
+    assert "set up" in (reply.text or "")
+    await bot.say(GROUP, LEADER, "/site add Village office 25.5 103.2 300")
+    await bot.say(GROUP, MEMBER, "/join")
+    await bot.say(GROUP, MEMBER2, "/join")
+    return bot
