@@ -89,6 +89,9 @@ _HTML_TAGS = {
     "tg-emoji",
 }
 
+ANONYMOUS_ADMIN: Json = {
+    "id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot",
+}
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
@@ -677,10 +680,16 @@ class BotApiServer:
         *,
         date: datetime | None = None,
         reply_to: Json | None = None,
+        as_group: bool = False,
     ) -> Json:
-        """A user writes ``text`` in a chat; a leading /command gets its entity."""
+        """A user writes ``text`` in a chat; a leading /command gets its entity. With
+        ``as_group`` an anonymous admin posts it, as Telegram shows that: from
+        GroupAnonymousBot with the group as ``sender_chat``."""
         message = self._new_message(chat_id, user_id, date)
         message["text"] = text
+        if as_group:
+            message["from"] = ANONYMOUS_ADMIN
+            message["sender_chat"] = self.chats[chat_id]
         if text.startswith("/"):
             length = len(text.split()[0])
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]

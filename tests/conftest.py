@@ -88,10 +88,15 @@ class BotHarness:
         await self.start()
 
     async def say(self, chat_id: int, user_id: int, text: str) -> SentMessage:
-        """A user writes in a chat; the bot's first message to that chat after it."""
+        """A user writes in a chat; the bot's answer to it (in groups the bot quotes the
+        message it answers, so an earlier update's late reply is never mistaken for it)."""
         mark = len(self.server.sent)
-        await self.server.send_text(chat_id, user_id, text)
-        return await self.server.wait_for(lambda m: m.chat_id == chat_id, after=mark)
+        sent = await self.server.send_text(chat_id, user_id, text)
+        message_id = sent["message_id"]
+        return await self.server.wait_for(
+            lambda m: m.chat_id == chat_id and m.reply_to_message_id in (None, message_id),
+            after=mark,
+        )
 
     async def expect(
         self, action: Callable[[], Any], chat_id: int
@@ -103,7 +108,13 @@ class BotHarness:
 
     async def barrier(self, chat_id: int, user_id: int) -> None:
         """Every update sent before this one has been handled (updates run in order)."""
-        await self.say(chat_id, user_id, "/help")
+        assert chat_id < 0, "a barrier needs a group, where answers quote their message"
+        mark = len(self.server.sent)
+        sent = await self.server.send_text(chat_id, user_id, "/help")
+        await self.server.wait_for(
+            lambda m: m.chat_id == chat_id and m.reply_to_message_id == sent["message_id"],
+            after=mark,
+        )
 
 
 @pytest.fixture

@@ -1,0 +1,146 @@
+"""The SQLite store on a real temporary file: schema, upgrades, transactions, audit trail."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from storage import open_store, sqlite_path
+from storage.migrate import available_migrations, upgrade
+from storage.models import Role
+from storage.sqlite import SqliteStore
+
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+async def test_new_file_is_at_latest_version_with_wal_and_foreign_keys(tmp_path: Path) -> None:
+    store = await SqliteStore.open(tmp_path / "new.db", NOW)
+    try:
+        assert await store.schema_version() == len(available_migrations())
+        assert await store.pragma("journal_mode") == "wal"
+        assert await store.pragma("foreign_keys") == 1
+    finally:
+        await store.close()
+
+
+async def test_upgrade_from_first_version_keeps_data(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    async with aiosqlite.connect(path, isolation_level=None) as conn:
+        assert await upgrade(conn, NOW, target=1) == [1]
+        await conn.execute(
+            "INSERT INTO teams (village, tz, chat_id, created_at) VALUES (?, ?, ?, ?)",
+            ("Shangba", "Asia/Shanghai", -100, NOW.isoformat()),
+        )
+    store = await SqliteStore.open(path, NOW + timedelta(days=30))
+    try:
+        assert await store.schema_version() == len(available_migrations())
+        async with store.transaction() as tx:
+            team = await tx.get_team_by_chat(-100)
+            assert team is not None and team.village == "Shangba"
+            # A table from version 2 works on the upgraded file.
+            await tx.set_chat_lang(-100, "en", NOW, None)
+            assert await tx.get_chat_lang(-100) == "en"
+    finally:
+        await store.close()
+    # Opening again applies nothing more.
+    async with aiosqlite.connect(path, isolation_level=None) as conn:
+        assert await upgrade(conn, NOW) == []
+
+
+async def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
+    store = await SqliteStore.open(tmp_path / "rb.db", NOW)
+    try:
+        with pytest.raises(RuntimeError):
+            async with store.transaction() as tx:
+                await tx.create_team("Shangba", "Asia/Shanghai", NOW, None, chat_id=-1)
+                raise RuntimeError("the service failed half-way")
+        async with store.transaction() as tx:
+            assert await tx.get_team_by_chat(-1) is None
+            assert await tx.events() == []
+    finally:
+        await store.close()
+
+
+async def test_foreign_keys_are_enforced(tmp_path: Path) -> None:
+    store = await SqliteStore.open(tmp_path / "fk.db", NOW)
+    try:
+        with pytest.raises(sqlite3.IntegrityError):
+            async with store.transaction() as tx:
+                await tx.add_site(999, "Office", 25.0, 103.0, 300, NOW, None)
+    finally:
+        await store.close()
+
+
+async def test_changes_are_audited_and_roles_are_revoked_not_deleted(tmp_path: Path) -> None:
+    store = await SqliteStore.open(tmp_path / "audit.db", NOW)
+    try:
+        async with store.transaction() as tx:
+            person = await tx.upsert_person(7, "Li", None, None, "zh", NOW)
+            team = await tx.create_team("Shangba", "Asia/Shanghai", NOW, person.id, chat_id=-5)
+            role = Role("member", team_id=team.id)
+            assert await tx.grant_role(person.id, role, NOW, person.id)
+            assert not await tx.grant_role(person.id, role, NOW, person.id)  # no duplicate
+            assert await tx.revoke_role(person.id, role, NOW, person.id)
+            assert not await tx.revoke_role(person.id, role, NOW, person.id)
+            assert await tx.grant_role(person.id, role, NOW, person.id)  # may come back
+            events = await tx.events(team_id=team.id)
+        assert [e.kind for e in events] == [
+            "team.created", "role.granted", "role.revoked", "role.granted"]
+        assert all(e.actor_id == person.id for e in events)
+        async with aiosqlite.connect(tmp_path / "audit.db") as conn:
+            async with conn.execute("SELECT COUNT(*) FROM roles") as cur:
+                row = await cur.fetchone()
+        assert row is not None and row[0] == 2  # the revoked row is still there
+    finally:
+        await store.close()
+
+
+async def test_naive_datetimes_are_refused(tmp_path: Path) -> None:
+    store = await SqliteStore.open(tmp_path / "naive.db", NOW)
+    try:
+        with pytest.raises(ValueError, match="naive"):
+            async with store.transaction() as tx:
+                await tx.upsert_person(7, "Li", None, None, None, datetime(2026, 1, 1))  # noqa: DTZ001
+    finally:
+        await store.close()
+
+
+async def test_pending_input_expires_and_is_taken_once(tmp_path: Path) -> None:
+    store = await SqliteStore.open(tmp_path / "pending.db", NOW)
+    try:
+        async with store.transaction() as tx:
+            person = await tx.upsert_person(7, "Li", None, None, None, NOW)
+            await tx.set_pending(-5, person.id, "site.add", {"name": "A"}, NOW,
+                                 NOW + timedelta(minutes=15))
+            assert await tx.take_pending(-5, person.id, "other", NOW) is None
+            taken = await tx.take_pending(-5, person.id, "site.add", NOW)
+            assert taken is not None and taken.payload == {"name": "A"}
+            assert await tx.take_pending(-5, person.id, "site.add", NOW) is None
+            await tx.set_pending(-5, person.id, "site.add", {"name": "B"}, NOW,
+                                 NOW + timedelta(minutes=15))
+            late = NOW + timedelta(minutes=16)
+            assert await tx.take_pending(-5, person.id, "site.add", late) is None
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize(
+    ("value", "path"),
+    [
+        ("cunbot.db", "cunbot.db"),
+        ("/var/lib/cunbot/cunbot.db", "/var/lib/cunbot/cunbot.db"),
+        ("sqlite:///cunbot.db", "cunbot.db"),
+        ("sqlite:////var/lib/cunbot.db", "/var/lib/cunbot.db"),
+    ],
+)
+def test_database_setting(value: str, path: str) -> None:
+    assert sqlite_path(value) == path
+
+
+async def test_postgres_is_refused_clearly() -> None:
+    with pytest.raises(ValueError, match="not supported yet"):
+        await open_store("postgresql://localhost/cunbot", NOW)
