@@ -90,7 +90,10 @@ _HTML_TAGS = {
 }
 
 ANONYMOUS_ADMIN: Json = {
-    "id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot",
+    "id": 1087968824,
+    "is_bot": True,
+    "first_name": "Group",
+    "username": "GroupAnonymousBot",
 }
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -131,6 +134,11 @@ class SentMessage:
     file_bytes: bytes | None = None
     caption: str | None = None
     history: list[tuple[str | None, Json | None]] = field(default_factory=list)
+
+    @property
+    def content(self) -> str:
+        """What a person reads: the text, or a file's caption."""
+        return self.text or self.caption or ""
 
     @property
     def buttons(self) -> list[Json]:

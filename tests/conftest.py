@@ -3,7 +3,13 @@ the same ``serve()`` as ``cunbot run``, on a real SQLite file, talking only over
 
 from __future__ import annotations
 
+import os
+
+# Opt in to what PTB 23 will do (timedelta durations), so nothing breaks on the upgrade.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
 import asyncio
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -98,9 +104,7 @@ class BotHarness:
             after=mark,
         )
 
-    async def expect(
-        self, action: Callable[[], Any], chat_id: int
-    ) -> SentMessage:
+    async def expect(self, action: Callable[[], Any], chat_id: int) -> SentMessage:
         """Run a server-side action (a location, an edit…) and wait for the bot's reply."""
         mark = len(self.server.sent)
         await action()
@@ -115,6 +119,29 @@ class BotHarness:
             lambda m: m.chat_id == chat_id and m.reply_to_message_id == sent["message_id"],
             after=mark,
         )
+
+
+async def run_cli(settings: Settings, *args: str) -> tuple[int, str, str]:
+    """Run ``cunbot`` in its own process as an operator would, on the test's database."""
+    env = {
+        **os.environ,
+        "CUNBOT_DATABASE": settings.database,
+        "CUNBOT_LANG": settings.lang,
+        "CUNBOT_API_URL": settings.api_url,
+    }
+    env.pop("CUNBOT_TOKEN", None)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
 
 
 @pytest.fixture
@@ -146,7 +173,8 @@ async def bot(
     server.add_user(OUTSIDER, "Sun")
     server.add_user(ADMIN, "Chen", username="chen_admin")
     server.add_group(
-        GROUP, "Shangba village team",
+        GROUP,
+        "Shangba village team",
         members={LEADER: "creator", MEMBER: "member", MEMBER2: "member", OUTSIDER: "member"},
     )
     harness = BotHarness(server, settings, clock)

@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from datetime import UTC, datetime
 
-from tests.conftest import ADMIN, GROUP, LEADER, MEMBER, BotHarness
+from tests.conftest import ADMIN, GROUP, LEADER, MEMBER, BotHarness, run_cli
 
 
 async def cli(bot: BotHarness, *args: str) -> tuple[int, str, str]:
-    """Run ``cunbot`` as the operator would, on the running bot's database."""
-    env = {
-        **os.environ,
-        "CUNBOT_DATABASE": bot.settings.database,
-        "CUNBOT_LANG": bot.settings.lang,
-        "CUNBOT_API_URL": bot.settings.api_url,
-    }
-    env.pop("CUNBOT_TOKEN", None)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    return await run_cli(bot.settings, *args)
 
 
 async def invite(bot: BotHarness, *args: str) -> str:
@@ -43,17 +26,17 @@ async def test_coordinator_invite_is_single_use(bot: BotHarness) -> None:
     code = await invite(bot, "--role", "coordinator", "--township", "Dahai", "--county", "Huize")
     reply = await bot.say(ADMIN, ADMIN, f"/start {code}")
     assert reply.text == "Done: you are now township coordinator of Dahai."
-    assert "• township coordinator: Dahai" in (await bot.say(ADMIN, ADMIN, "/help")).text
+    assert "• township coordinator: Dahai" in (await bot.say(ADMIN, ADMIN, "/help")).content
     again = await bot.say(MEMBER, MEMBER, f"/start {code}")
     assert again.text == "This invite link has already been used. Ask for a new one."
-    assert "Your roles" not in (await bot.say(MEMBER, MEMBER, "/help")).text
+    assert "Your roles" not in (await bot.say(MEMBER, MEMBER, "/help")).content
 
 
 async def test_expired_and_unknown_invites(bot: BotHarness) -> None:
     code = await invite(bot, "--role", "admin", "--county", "Huize", "--hours", "1")
     bot.clock.advance(hours=1, seconds=1)
-    assert "has expired" in (await bot.say(ADMIN, ADMIN, f"/start {code}")).text
-    assert "not valid" in (await bot.say(ADMIN, ADMIN, "/start inv_made_up")).text
+    assert "has expired" in (await bot.say(ADMIN, ADMIN, f"/start {code}")).content
+    assert "not valid" in (await bot.say(ADMIN, ADMIN, "/start inv_made_up")).content
 
 
 async def test_invite_needs_a_place(bot: BotHarness) -> None:
@@ -74,4 +57,4 @@ async def test_start_in_a_group_is_not_an_invite(bot: BotHarness) -> None:
     await bot.barrier(GROUP, LEADER)
     # Invites are taken in private only: the group saw no answer but the barrier's.
     assert [m.text for m in bot.server.sent[mark:]][:-1] == []
-    assert "county admin of Huize" in (await bot.say(ADMIN, ADMIN, f"/start {code}")).text
+    assert "county admin of Huize" in (await bot.say(ADMIN, ADMIN, f"/start {code}")).content

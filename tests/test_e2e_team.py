@@ -86,9 +86,7 @@ async def test_anonymous_admin_is_asked_to_speak_as_themselves(
     assert "not a team yet" in text(await bot.say(GROUP, LEADER, "/team"))
 
 
-async def test_an_edited_command_does_not_run_again(
-    team: BotHarness, server: BotApiServer
-) -> None:
+async def test_an_edited_command_does_not_run_again(team: BotHarness, server: BotApiServer) -> None:
     message = await server.send_text(GROUP, LEADER, "/setup Shangba")
     await team.barrier(GROUP, LEADER)
     mark = len(server.sent)
@@ -107,7 +105,7 @@ async def test_join_and_leave(team: BotHarness) -> None:
     assert "already a member" in text(await team.say(GROUP, OUTSIDER, "/join"))
     assert "People (4)" in text(await team.say(GROUP, OUTSIDER, "/team"))
     reply = await team.say(GROUP, OUTSIDER, "/leave_team")
-    assert "Sun has left the team of Shangba. Their past records are kept." == text(reply)
+    assert text(reply) == "Sun has left the team of Shangba. Their past records are kept."
     assert "not a member" in text(await team.say(GROUP, OUTSIDER, "/leave_team"))
     assert "People (3)" in text(await team.say(GROUP, OUTSIDER, "/team"))
 

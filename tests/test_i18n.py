@@ -12,7 +12,9 @@ from rules.lang import LANGS
 ROOT = Path(__file__).resolve().parent.parent
 CODE = ["bot", "handlers", "rules", "services"]
 # A literal catalogue key in code: t(lang, "a.b"), reply(..., "a.b"), Problem("a.b").
-KEY_USE = re.compile(r'(?:\bt\(\s*\w+,\s*|reply\(\s*update,\s*context,\s*|Problem\(\s*)"([a-z_]+(?:\.[a-z_]+)+)"')
+KEY_USE = re.compile(
+    r'(?:\bt\(\s*\w+,\s*|reply\(\s*update,\s*context,\s*|Problem\(\s*)"([a-z_]+(?:\.[a-z_]+)+)"'
+)
 
 
 def test_same_keys_in_every_language() -> None:
@@ -22,7 +24,8 @@ def test_same_keys_in_every_language() -> None:
 
 def test_same_placeholders_in_every_language() -> None:
     mismatched = [
-        key for key, english in catalogue("en").items()
+        key
+        for key, english in catalogue("en").items()
         if placeholders(english) != placeholders(catalogue("zh")[key])
     ]
     assert mismatched == []
@@ -30,7 +33,9 @@ def test_same_placeholders_in_every_language() -> None:
 
 def test_every_key_the_code_names_exists() -> None:
     used = {
-        match for folder in CODE for path in (ROOT / folder).rglob("*.py")
+        match
+        for folder in CODE
+        for path in (ROOT / folder).rglob("*.py")
         for match in KEY_USE.findall(path.read_text("utf-8"))
     }
     assert len(used) > 40  # the scan finds the code's keys, it is not vacuous

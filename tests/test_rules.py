@@ -36,8 +36,10 @@ from storage.models import Invite, Role
         ("Office 95 200", Problem("site.err.coordinates", {"lat": 95.0, "lon": 200.0})),
         ("Office nan 103", Problem("site.err.usage")),
         ("Office 25.5 103.2 49", Problem("site.err.radius_small", {"radius": 49.0, "min": 50})),
-        ("Office 25.5 103.2 9000", Problem("site.err.radius_large",
-                                            {"radius": 9000.0, "max": 5000})),
+        (
+            "Office 25.5 103.2 9000",
+            Problem("site.err.radius_large", {"radius": 9000.0, "max": 5000}),
+        ),
         ("x" * 65 + " 25.5 103.2", Problem("site.err.name_long", {"max": 64})),
     ],
 )
@@ -147,8 +149,13 @@ NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 def _invite(**changes: object) -> Invite:
     base: dict[str, object] = {
-        "code": "inv_x", "role": "coordinator", "township_id": 1, "county_id": None,
-        "expires_at": NOW + timedelta(hours=1), "used_at": None, "used_by": None,
+        "code": "inv_x",
+        "role": "coordinator",
+        "township_id": 1,
+        "county_id": None,
+        "expires_at": NOW + timedelta(hours=1),
+        "used_at": None,
+        "used_by": None,
     }
     base.update(changes)
     return Invite(**base)  # type: ignore[arg-type]
@@ -176,7 +183,9 @@ def test_org_csv_groups_sites_by_team() -> None:
     teams, problems = parse_org_csv(text, "Asia/Shanghai")
     assert problems == []
     assert [(t.code, t.village, t.line, len(t.sites)) for t in teams] == [
-        ("HZ-001", "Shangba", 2, 2), ("HZ-002", "Xiaba", 4, 0)]
+        ("HZ-001", "Shangba", 2, 2),
+        ("HZ-002", "Xiaba", 4, 0),
+    ]
     assert teams[0].sites[1].radius_m == 150
     assert teams[0].sites[0].radius_m == 300
 
@@ -195,7 +204,7 @@ def test_org_csv_reports_every_bad_line() -> None:
         "Huize,Dahai,HZ-008,Nanba,,,,,100\n"  # 11: radius with no site
         "Huize,Dahai,HZ-009,Ba,,,,,,extra\n"  # 12: extra cell
     )
-    teams, problems = parse_org_csv(text, "Asia/Shanghai")
+    _, problems = parse_org_csv(text, "Asia/Shanghai")
     assert [(p.line, p.problem.key) for p in problems] == [
         (3, "import.err.required"),
         (4, "import.err.tz"),

@@ -89,11 +89,17 @@ async def test_changes_are_audited_and_roles_are_revoked_not_deleted(tmp_path: P
             assert await tx.grant_role(person.id, role, NOW, person.id)  # may come back
             events = await tx.events(team_id=team.id)
         assert [e.kind for e in events] == [
-            "team.created", "role.granted", "role.revoked", "role.granted"]
+            "team.created",
+            "role.granted",
+            "role.revoked",
+            "role.granted",
+        ]
         assert all(e.actor_id == person.id for e in events)
-        async with aiosqlite.connect(tmp_path / "audit.db") as conn:
-            async with conn.execute("SELECT COUNT(*) FROM roles") as cur:
-                row = await cur.fetchone()
+        async with (
+            aiosqlite.connect(tmp_path / "audit.db") as conn,
+            conn.execute("SELECT COUNT(*) FROM roles") as cur,
+        ):
+            row = await cur.fetchone()
         assert row is not None and row[0] == 2  # the revoked row is still there
     finally:
         await store.close()
@@ -104,7 +110,7 @@ async def test_naive_datetimes_are_refused(tmp_path: Path) -> None:
     try:
         with pytest.raises(ValueError, match="naive"):
             async with store.transaction() as tx:
-                await tx.upsert_person(7, "Li", None, None, None, datetime(2026, 1, 1))  # noqa: DTZ001
+                await tx.upsert_person(7, "Li", None, None, None, datetime(2026, 1, 1))
     finally:
         await store.close()
 
@@ -114,14 +120,16 @@ async def test_pending_input_expires_and_is_taken_once(tmp_path: Path) -> None:
     try:
         async with store.transaction() as tx:
             person = await tx.upsert_person(7, "Li", None, None, None, NOW)
-            await tx.set_pending(-5, person.id, "site.add", {"name": "A"}, NOW,
-                                 NOW + timedelta(minutes=15))
+            await tx.set_pending(
+                -5, person.id, "site.add", {"name": "A"}, NOW, NOW + timedelta(minutes=15)
+            )
             assert await tx.take_pending(-5, person.id, "other", NOW) is None
             taken = await tx.take_pending(-5, person.id, "site.add", NOW)
             assert taken is not None and taken.payload == {"name": "A"}
             assert await tx.take_pending(-5, person.id, "site.add", NOW) is None
-            await tx.set_pending(-5, person.id, "site.add", {"name": "B"}, NOW,
-                                 NOW + timedelta(minutes=15))
+            await tx.set_pending(
+                -5, person.id, "site.add", {"name": "B"}, NOW, NOW + timedelta(minutes=15)
+            )
             late = NOW + timedelta(minutes=16)
             assert await tx.take_pending(-5, person.id, "site.add", late) is None
     finally:

@@ -1,0 +1,140 @@
+"""The ``cunbot`` command as an operator uses it, each call in its own process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from bot.config import Settings
+from storage.sqlite import SqliteStore
+from tests.botapi_server import BotApiServer
+from tests.conftest import GROUP, LEADER, MEMBER, BotHarness, FakeClock, run_cli
+
+HEADER = "county,township,team_code,village,tz,site_name,latitude,longitude,radius_m\n"
+GOOD = HEADER + (
+    "Huize,Dahai,HZ-001,Shangba,,Village office,25.5,103.2,\n"
+    "Huize,Dahai,HZ-001,Shangba,,School,25.51,103.21,150\n"
+    "Huize,Leju,HZ-002,Xiaba,Asia/Shanghai,Office,25.6,103.3,200\n"
+)
+
+
+async def _teams(settings: Settings, clock: FakeClock) -> list[str]:
+    store = await SqliteStore.open(settings.database, clock())
+    try:
+        async with store.transaction() as tx:
+            return [
+                code
+                for code in ("HZ-001", "HZ-002", "HZ-003")
+                if await tx.get_team_by_code(code) is not None
+            ]
+    finally:
+        await store.close()
+
+
+async def test_help_and_missing_token(tmp_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "--help", stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await process.communicate()
+    assert process.returncode == 0
+    assert all(word in out.decode() for word in ("run", "invite", "import", "CUNBOT_TOKEN"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CUNBOT_")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env={**env, "CUNBOT_DATABASE": str(tmp_path / "x.db")},
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await process.communicate()
+    assert process.returncode == 2
+    assert "CUNBOT_TOKEN is not set" in err.decode()
+
+
+async def test_import_creates_the_organisation_once(
+    settings: Settings, clock: FakeClock, tmp_path: Path
+) -> None:
+    csv = tmp_path / "org.csv"
+    csv.write_text(GOOD, encoding="utf-8-sig")  # as Excel saves it
+    code, out, err = await run_cli(settings, "import", str(csv), "--dry-run")
+    assert code == 0, err
+    assert "would import 1 counties, 2 townships, 2 teams, 3 sites" in out
+    assert await _teams(settings, clock) == []
+    code, out, _ = await run_cli(settings, "import", str(csv))
+    assert code == 0
+    assert "Imported: 1 counties, 2 townships, 2 teams, 3 sites (0 teams already there)" in out
+    code, out, _ = await run_cli(settings, "import", str(csv))
+    assert "Imported: 0 counties, 0 townships, 0 teams, 0 sites (2 teams already there)" in out
+    assert await _teams(settings, clock) == ["HZ-001", "HZ-002"]
+
+
+async def test_a_bad_file_imports_nothing_and_names_its_lines(
+    settings: Settings, clock: FakeClock, tmp_path: Path
+) -> None:
+    csv = tmp_path / "org.csv"
+    csv.write_text(
+        GOOD + "Huize,Dahai,HZ-003,Zhongba,,Office,25.5,,\n"
+        "Huize,Dahai,HZ-004,Qianba,,Office,25.5,103.2,10\n"
+    )
+    code, _, err = await run_cli(settings, "import", str(csv))
+    assert code == 1
+    assert "Nothing was imported: 2 problem(s)" in err
+    assert "line 5: a site needs site_name, latitude and longitude together" in err
+    assert "line 6: A radius of 10.0 m is too small" in err
+    assert await _teams(settings, clock) == []
+    code, _, err = await run_cli(settings, "import", str(tmp_path / "missing.csv"))
+    assert code == 2 and "Cannot read" in err
+
+
+async def test_a_conflict_with_the_database_imports_nothing(
+    settings: Settings, clock: FakeClock, tmp_path: Path
+) -> None:
+    csv = tmp_path / "org.csv"
+    csv.write_text(GOOD)
+    assert (await run_cli(settings, "import", str(csv)))[0] == 0
+    moved = tmp_path / "moved.csv"
+    moved.write_text(HEADER + "Huize,Dahai,HZ-003,Zhongba,,,,,\nHuize,Dahai,HZ-001,Renamed,,,,,\n")
+    code, _, err = await run_cli(settings, "import", str(moved))
+    assert code == 1
+    assert "line 3: team code HZ-001 already belongs to the team of Shangba" in err
+    assert await _teams(settings, clock) == ["HZ-001", "HZ-002"]  # HZ-003 rolled back
+
+
+async def test_a_city_sized_import(settings: Settings, clock: FakeClock, tmp_path: Path) -> None:
+    rows = [
+        f"City,T{n // 20},C-{n:04d},Village {n},,Office,25.{n:04d},103.2,\n" for n in range(2290)
+    ]
+    csv = tmp_path / "city.csv"
+    csv.write_text(HEADER + "".join(rows))
+    code, out, err = await run_cli(settings, "import", str(csv))
+    assert code == 0, err
+    assert "1 counties, 115 townships, 2290 teams, 2290 sites" in out
+
+
+async def test_imported_team_is_bound_by_code(
+    bot: BotHarness, server: BotApiServer, tmp_path: Path
+) -> None:
+    csv = tmp_path / "org.csv"
+    csv.write_text(GOOD)
+    assert (await run_cli(bot.settings, "import", str(csv)))[0] == 0
+    reply = await bot.say(GROUP, MEMBER, "/setup HZ-001")
+    assert "Only an administrator of this group" in (reply.text or "")
+    reply = await bot.say(GROUP, LEADER, "/setup hz-001")
+    assert "This group is now the team of Shangba (HZ-001). You are its leader." in (
+        reply.text or ""
+    )
+    view = (await bot.say(GROUP, MEMBER, "/team")).content or ""
+    assert "Dahai township, Huize county" in view
+    assert "• School: 25.510000, 103.210000 (radius 150 m)" in view
+    other = -100888
+    server.add_group(other, "Another", members={LEADER: "creator"})
+    assert (
+        "already bound to another group" in (await bot.say(other, LEADER, "/setup HZ-001")).content
+    )
+    assert (
+        "team HZ-002 needs a group of its own"
+        in (await bot.say(GROUP, LEADER, "/setup HZ-002")).content
+    )
