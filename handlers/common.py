@@ -12,8 +12,10 @@ from telegram.error import TelegramError
 from telegram.ext import filters
 
 from bot.context import CunbotContext
+from bot.i18n import t
 from rules.problems import Problem
 from services.org import TgUser
+from storage.models import Site
 
 log = logging.getLogger(__name__)
 
@@ -58,3 +60,15 @@ async def reply(update: Update, context: CunbotContext, key: str, **params: Any)
 
 async def reply_problem(update: Update, context: CunbotContext, problem: Problem) -> Message:
     return await reply(update, context, problem.key, **problem.params)
+
+
+def site_text(lang: str, site: Site, key: str = "site.line") -> str:
+    """A catalogue text about one site, its centre to 6 decimals (about 0.1 m)."""
+    return t(
+        lang,
+        key,
+        name=site.name,
+        lat=f"{site.latitude:.6f}",
+        lon=f"{site.longitude:.6f}",
+        radius=site.radius_m,
+    )

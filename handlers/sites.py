@@ -13,7 +13,15 @@ from telegram.ext import (
 
 from bot.context import CunbotContext
 from bot.i18n import t
-from handlers.common import NEW_MESSAGES, in_group, message_of, reply, reply_problem, tg_user
+from handlers.common import (
+    NEW_MESSAGES,
+    in_group,
+    message_of,
+    reply,
+    reply_problem,
+    site_text,
+    tg_user,
+)
 from rules.geo import parse_site_add
 from rules.problems import Problem
 from services import org
@@ -69,29 +77,11 @@ async def _render(update: Update, context: CunbotContext, result: SiteResult) ->
         return
     lang = await context.lang(update)
     if result.outcome == "listed":
-        lines = [
-            t(
-                lang,
-                "site.line",
-                name=s.name,
-                lat=f"{s.latitude:.6f}",
-                lon=f"{s.longitude:.6f}",
-                radius=s.radius_m,
-            )
-            for s in result.sites
-        ]
+        lines = [site_text(lang, s) for s in result.sites]
         text = "\n".join([t(lang, "site.list_title"), *lines]) if lines else t(lang, "site.none")
     elif result.outcome == "added":
         assert result.site is not None
-        s = result.site
-        text = t(
-            lang,
-            "site.added",
-            name=s.name,
-            lat=f"{s.latitude:.6f}",
-            lon=f"{s.longitude:.6f}",
-            radius=s.radius_m,
-        )
+        text = site_text(lang, result.site, "site.added")
     else:
         text = t(lang, f"site.{result.outcome}", name=result.name)
     await message_of(update).reply_text(text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import Forbidden, TelegramError
+from telegram.error import Forbidden
 from telegram.ext import Application, ApplicationHandlerStop, MessageHandler, filters
 
 from bot.context import CunbotContext
@@ -60,8 +60,8 @@ async def on_error(update: object, context: CunbotContext) -> None:
     if isinstance(update, Update) and update.effective_message is not None:
         try:
             await reply(update, context, "err.internal")
-        except (TelegramError, RuntimeError) as exc:
-            log.warning("could not tell the user about the failure: %s", exc)
+        except Exception as exc:  # the store itself may be what failed; never raise from here
+            log.warning("update %s: could not tell the user about the failure: %s", update_id, exc)
 
 
 def register_first(app: Application) -> None:

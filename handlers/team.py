@@ -15,6 +15,7 @@ from handlers.common import (
     message_of,
     reply,
     reply_problem,
+    site_text,
     tg_user,
 )
 from services import admin, org
@@ -115,17 +116,7 @@ async def team(update: Update, context: CunbotContext) -> None:
         )
         for p in view.people
     ) or t(lang, "team.no_people")
-    sites = "\n".join(
-        t(
-            lang,
-            "site.line",
-            name=s.name,
-            lat=f"{s.latitude:.6f}",
-            lon=f"{s.longitude:.6f}",
-            radius=s.radius_m,
-        )
-        for s in view.sites
-    ) or t(lang, "site.none")
+    sites = "\n".join(site_text(lang, s) for s in view.sites) or t(lang, "site.none")
     place = (
         t(lang, "team.place", township=view.team.township_name, county=view.team.county_name)
         if view.team.township_name

@@ -44,7 +44,7 @@ def test_token_never_shows() -> None:
     [
         ({"CUNBOT_LANG": "fr"}, "CUNBOT_LANG"),
         ({"CUNBOT_TZ": "Mars/Olympus"}, "CUNBOT_TZ"),
-        ({"CUNBOT_API_URL": "api.telegram.org"}, "CUNBOT_API_URL"),
+        ({"CUNBOT_API_URL": "127.0.0.1:8081"}, "CUNBOT_API_URL"),
         ({"CUNBOT_POLL_TIMEOUT": "soon"}, "CUNBOT_POLL_TIMEOUT"),
     ],
 )

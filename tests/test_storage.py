@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,14 +18,17 @@ from storage.sqlite import SqliteStore
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 
-async def test_new_file_is_at_latest_version_with_wal_and_foreign_keys(tmp_path: Path) -> None:
-    store = await SqliteStore.open(tmp_path / "new.db", NOW)
-    try:
-        assert await store.schema_version() == len(available_migrations())
-        assert await store.pragma("journal_mode") == "wal"
-        assert await store.pragma("foreign_keys") == 1
-    finally:
-        await store.close()
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    opened = await SqliteStore.open(tmp_path / "cunbot.db", NOW)
+    yield opened
+    await opened.close()
+
+
+async def test_new_file_is_at_latest_version_with_wal_and_foreign_keys(store: SqliteStore) -> None:
+    assert await store.schema_version() == len(available_migrations())
+    assert await store.pragma("journal_mode") == "wal"
+    assert await store.pragma("foreign_keys") == 1
 
 
 async def test_upgrade_from_first_version_keeps_data(tmp_path: Path) -> None:
@@ -51,89 +55,71 @@ async def test_upgrade_from_first_version_keeps_data(tmp_path: Path) -> None:
         assert await upgrade(conn, NOW) == []
 
 
-async def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
-    store = await SqliteStore.open(tmp_path / "rb.db", NOW)
-    try:
-        with pytest.raises(RuntimeError):
-            async with store.transaction() as tx:
-                await tx.create_team("Shangba", "Asia/Shanghai", NOW, None, chat_id=-1)
-                raise RuntimeError("the service failed half-way")
+async def test_transaction_rolls_back_on_error(store: SqliteStore) -> None:
+    with pytest.raises(RuntimeError):
         async with store.transaction() as tx:
-            assert await tx.get_team_by_chat(-1) is None
-            assert await tx.events() == []
-    finally:
-        await store.close()
+            await tx.create_team("Shangba", "Asia/Shanghai", NOW, None, chat_id=-1)
+            raise RuntimeError("the service failed half-way")
+    async with store.transaction() as tx:
+        assert await tx.get_team_by_chat(-1) is None
+        assert await tx.events() == []
 
 
-async def test_foreign_keys_are_enforced(tmp_path: Path) -> None:
-    store = await SqliteStore.open(tmp_path / "fk.db", NOW)
-    try:
-        with pytest.raises(sqlite3.IntegrityError):
-            async with store.transaction() as tx:
-                await tx.add_site(999, "Office", 25.0, 103.0, 300, NOW, None)
-    finally:
-        await store.close()
-
-
-async def test_changes_are_audited_and_roles_are_revoked_not_deleted(tmp_path: Path) -> None:
-    store = await SqliteStore.open(tmp_path / "audit.db", NOW)
-    try:
+async def test_foreign_keys_are_enforced(store: SqliteStore) -> None:
+    with pytest.raises(sqlite3.IntegrityError):
         async with store.transaction() as tx:
-            person = await tx.upsert_person(7, "Li", None, None, "zh", NOW)
-            team = await tx.create_team("Shangba", "Asia/Shanghai", NOW, person.id, chat_id=-5)
-            role = Role("member", team_id=team.id)
-            assert await tx.grant_role(person.id, role, NOW, person.id)
-            assert not await tx.grant_role(person.id, role, NOW, person.id)  # no duplicate
-            assert await tx.revoke_role(person.id, role, NOW, person.id)
-            assert not await tx.revoke_role(person.id, role, NOW, person.id)
-            assert await tx.grant_role(person.id, role, NOW, person.id)  # may come back
-            events = await tx.events(team_id=team.id)
-        assert [e.kind for e in events] == [
-            "team.created",
-            "role.granted",
-            "role.revoked",
-            "role.granted",
-        ]
-        assert all(e.actor_id == person.id for e in events)
-        async with (
-            aiosqlite.connect(tmp_path / "audit.db") as conn,
-            conn.execute("SELECT COUNT(*) FROM roles") as cur,
-        ):
-            row = await cur.fetchone()
-        assert row is not None and row[0] == 2  # the revoked row is still there
-    finally:
-        await store.close()
+            await tx.add_site(999, "Office", 25.0, 103.0, 300, NOW, None)
 
 
-async def test_naive_datetimes_are_refused(tmp_path: Path) -> None:
-    store = await SqliteStore.open(tmp_path / "naive.db", NOW)
-    try:
-        with pytest.raises(ValueError, match="naive"):
-            async with store.transaction() as tx:
-                await tx.upsert_person(7, "Li", None, None, None, datetime(2026, 1, 1))
-    finally:
-        await store.close()
+async def test_changes_are_audited_and_roles_are_revoked_not_deleted(
+    store: SqliteStore, tmp_path: Path
+) -> None:
+    async with store.transaction() as tx:
+        person = await tx.upsert_person(7, "Li", None, None, "zh", NOW)
+        team = await tx.create_team("Shangba", "Asia/Shanghai", NOW, person.id, chat_id=-5)
+        role = Role("member", team_id=team.id)
+        assert await tx.grant_role(person.id, role, NOW, person.id)
+        assert not await tx.grant_role(person.id, role, NOW, person.id)  # no duplicate
+        assert await tx.revoke_role(person.id, role, NOW, person.id)
+        assert not await tx.revoke_role(person.id, role, NOW, person.id)
+        assert await tx.grant_role(person.id, role, NOW, person.id)  # may come back
+        events = await tx.events(team_id=team.id)
+    assert [e.kind for e in events] == [
+        "team.created",
+        "role.granted",
+        "role.revoked",
+        "role.granted",
+    ]
+    assert all(e.actor_id == person.id for e in events)
+    async with (
+        aiosqlite.connect(tmp_path / "cunbot.db") as conn,
+        conn.execute("SELECT COUNT(*) FROM roles") as cur,
+    ):
+        row = await cur.fetchone()
+    assert row is not None and row[0] == 2  # the revoked row is still there
 
 
-async def test_pending_input_expires_and_is_taken_once(tmp_path: Path) -> None:
-    store = await SqliteStore.open(tmp_path / "pending.db", NOW)
-    try:
+async def test_naive_datetimes_are_refused(store: SqliteStore) -> None:
+    with pytest.raises(ValueError, match="naive"):
         async with store.transaction() as tx:
-            person = await tx.upsert_person(7, "Li", None, None, None, NOW)
-            await tx.set_pending(
-                -5, person.id, "site.add", {"name": "A"}, NOW, NOW + timedelta(minutes=15)
-            )
-            assert await tx.take_pending(-5, person.id, "other", NOW) is None
-            taken = await tx.take_pending(-5, person.id, "site.add", NOW)
-            assert taken is not None and taken.payload == {"name": "A"}
-            assert await tx.take_pending(-5, person.id, "site.add", NOW) is None
-            await tx.set_pending(
-                -5, person.id, "site.add", {"name": "B"}, NOW, NOW + timedelta(minutes=15)
-            )
-            late = NOW + timedelta(minutes=16)
-            assert await tx.take_pending(-5, person.id, "site.add", late) is None
-    finally:
-        await store.close()
+            await tx.upsert_person(7, "Li", None, None, None, datetime(2026, 1, 1))
+
+
+async def test_pending_input_expires_and_is_taken_once(store: SqliteStore) -> None:
+    async with store.transaction() as tx:
+        person = await tx.upsert_person(7, "Li", None, None, None, NOW)
+        await tx.set_pending(
+            -5, person.id, "site.add", {"name": "A"}, NOW, NOW + timedelta(minutes=15)
+        )
+        assert await tx.take_pending(-5, person.id, "other", NOW) is None
+        taken = await tx.take_pending(-5, person.id, "site.add", NOW)
+        assert taken is not None and taken.payload == {"name": "A"}
+        assert await tx.take_pending(-5, person.id, "site.add", NOW) is None
+        await tx.set_pending(
+            -5, person.id, "site.add", {"name": "B"}, NOW, NOW + timedelta(minutes=15)
+        )
+        late = NOW + timedelta(minutes=16)
+        assert await tx.take_pending(-5, person.id, "site.add", late) is None
 
 
 @pytest.mark.parametrize(
