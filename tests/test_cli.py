@@ -138,3 +138,32 @@ async def test_imported_team_is_bound_by_code(
         "team HZ-002 needs a group of its own"
         in (await bot.say(GROUP, LEADER, "/setup HZ-002")).content
     )
+
+
+async def test_cunbot_run_serves_and_stops_on_sigterm(
+    server: BotApiServer, settings: Settings
+) -> None:
+    server.add_user(LEADER, "Li")
+    server.add_group(GROUP, "Team", members={LEADER: "creator"})
+    env = {
+        **os.environ,
+        "CUNBOT_TOKEN": server.token,
+        "CUNBOT_API_URL": server.url,
+        "CUNBOT_DATABASE": settings.database,
+        "CUNBOT_LANG": "en",
+        "CUNBOT_POLL_TIMEOUT": "1",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=env, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        # Sent before the bot is up: handled once it polls, like any update from downtime.
+        await server.send_text(GROUP, LEADER, "/setup Shangba")
+        reply = await server.wait_for(lambda m: m.chat_id == GROUP, timeout=30)
+        assert "Team of Shangba is set up" in reply.content
+    finally:
+        process.terminate()
+        _, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, err.decode()
+    assert server.token.split(":")[1] not in err.decode()  # the token never reaches the log
+    assert "is running" in err.decode()
