@@ -103,10 +103,13 @@ def _run(settings: Settings) -> int:
     try:
         asyncio.run(run())
     except InvalidToken:
-        print("cunbot: Telegram refused CUNBOT_TOKEN; check it with @BotFather", file=sys.stderr)
+        print(t(settings.lang, "cli.run.bad_token"), file=sys.stderr)
         return 2
     except NetworkError as exc:
-        print(f"cunbot: cannot reach the Bot API at {settings.api_url}: {exc}", file=sys.stderr)
+        print(
+            t(settings.lang, "cli.run.unreachable", url=settings.api_url, error=str(exc)),
+            file=sys.stderr,
+        )
         return 1
     return 0
 

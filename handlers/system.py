@@ -24,14 +24,12 @@ async def migrated(update: Update, context: CunbotContext) -> None:
         old, new = message.migrate_from_chat_id, message.chat_id
     else:
         return
-    # Telegram announces it twice (in the old and in the new chat); the second finds nothing.
-    if await org.migrate_chat(context.store, context.now(), old, new):
-        log.info("team moved from chat %s to supergroup %s", old, new)
-        team = await org.team_view(context.store, new)
-        if team is not None:
-            await context.bot.send_message(
-                new, await context.t(update, "migrated", village=team.team.village)
-            )
+    team = await org.migrate_chat(context.store, context.now(), old, new)
+    if team is not None:
+        log.info("team %s moved from chat %s to supergroup %s", team.id, old, new)
+        await context.bot.send_message(
+            new, await context.t(update, "migrated", village=team.village)
+        )
 
 
 async def anonymous(update: Update, context: CunbotContext) -> None:

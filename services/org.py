@@ -315,15 +315,20 @@ async def help_view(
     store: Store, user: TgUser, chat_id: int, in_group: bool, is_group_admin: bool
 ) -> HelpView:
     async with store.transaction() as tx:
-        roles = await _roles_of(tx, user)
-        team = await tx.get_team_by_chat(chat_id) if in_group else None
         person = await tx.get_person_by_tg(user.id)
+        roles = await tx.active_roles(person.id) if person else []
         places = await tx.role_places(person.id) if person else []
+        team = await tx.get_team_by_chat(chat_id) if in_group else None
     scope = _scope(team) if team else None
     return HelpView(access.visible_commands(roles, scope, in_group, is_group_admin), places, team)
 
 
-async def migrate_chat(store: Store, now: datetime, old_chat_id: int, new_chat_id: int) -> bool:
-    """The group became a supergroup; the team moves with it. Safe to call twice."""
+async def migrate_chat(
+    store: Store, now: datetime, old_chat_id: int, new_chat_id: int
+) -> Team | None:
+    """The group became a supergroup; the team moves with it and is returned. Telegram
+    announces it twice (in the old and in the new chat): the second call returns None."""
     async with store.transaction() as tx:
-        return await tx.migrate_chat(old_chat_id, new_chat_id, now)
+        if not await tx.migrate_chat(old_chat_id, new_chat_id, now):
+            return None
+        return await tx.get_team_by_chat(new_chat_id)
