@@ -16,12 +16,26 @@ from bot.clock import Clock, system_clock
 from bot.config import Settings
 from bot.context import BotData, CunbotContext
 from bot.i18n import t
+from bot.outbox import Outbox
+from bot.pacing import PacedRateLimiter
 from storage import open_store
 
 log = logging.getLogger(__name__)
 
 # The commands Telegram's menu shows, in this order, described in each language.
-MENU_COMMANDS = ("help", "setup", "join", "team", "site", "lang", "leave_team")
+MENU_COMMANDS = (
+    "help",
+    "checkin",
+    "me",
+    "today",
+    "setup",
+    "join",
+    "team",
+    "site",
+    "rules",
+    "lang",
+    "leave_team",
+)
 
 CunbotApp = Application[Any, CunbotContext, dict[Any, Any], dict[Any, Any], BotData, Any]
 
@@ -36,6 +50,7 @@ def build_application(settings: Settings, clock: Clock = system_clock) -> Cunbot
         .context_types(context_types)
         # One update at a time, in order: a member's check-in and its edits must not race.
         .concurrent_updates(False)
+        .rate_limiter(PacedRateLimiter())
         .build()
     )
     app.bot_data.settings = settings
@@ -50,6 +65,8 @@ async def on_startup(app: CunbotApp) -> None:
     assert settings is not None
     store = await open_store(settings.database, app.bot_data.clock())
     app.bot_data.store = store
+    app.bot_data.started_at = app.bot_data.clock()
+    app.bot_data.outbox = Outbox(app.bot)
     me = app.bot.bot
     async with store.transaction() as tx:
         await tx.set_meta("bot_username", me.username)
@@ -73,6 +90,9 @@ async def _publish_menu(app: CunbotApp) -> None:
 
 
 async def on_shutdown(app: CunbotApp) -> None:
+    if app.bot_data.outbox is not None:
+        await app.bot_data.outbox.close()
+        app.bot_data.outbox = None
     if app.bot_data.store is not None:
         await app.bot_data.store.close()
         app.bot_data.store = None

@@ -13,6 +13,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.clock import Clock, system_clock
 from bot.config import Settings
 from bot.i18n import t
+from bot.outbox import Outbox
 from services import org
 from storage.base import Store
 
@@ -24,6 +25,9 @@ class BotData:
     settings: Settings | None = None
     clock: Clock = system_clock
     store: Store | None = None
+    outbox: Outbox | None = None
+    # When this run began: a location sent before it waited for us and is not stale.
+    started_at: datetime | None = None
 
 
 class CunbotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
@@ -50,6 +54,19 @@ class CunbotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any]
         settings = self.bot_data.settings
         assert settings is not None
         return settings
+
+    @property
+    def outbox(self) -> Outbox:
+        outbox = self.bot_data.outbox
+        if outbox is None:
+            raise RuntimeError("the outbox is opened at start-up; it is not open yet")
+        return outbox
+
+    @property
+    def started_at(self) -> datetime:
+        started = self.bot_data.started_at
+        assert started is not None
+        return started
 
     def now(self) -> datetime:
         return self.bot_data.clock()

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import sites, system, team
+from handlers import checkins, sites, system, team
 
 
 def register_all(app: Application) -> None:
     system.register_first(app)
     team.register(app)
     sites.register(app)
+    checkins.register(app)
     system.register_last(app)

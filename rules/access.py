@@ -50,6 +50,17 @@ def can_manage_team(roles: Iterable[Role], scope: Scope) -> bool:
     return is_leader(held, scope.team_id) or is_admin_for(held, scope)
 
 
+def may_see_team_day(roles: Iterable[Role], scope: Scope) -> bool:
+    """``/today``: the leaders, the township's coordinators and the county's admins."""
+    held = list(roles)
+    return can_manage_team(held, scope) or is_coordinator_for(held, scope)
+
+
+def may_set_policy(roles: Iterable[Role], scope: Scope) -> bool:
+    """Attendance rules belong to the county: only its admins change them."""
+    return scope.county_id is not None and is_admin_for(roles, scope)
+
+
 def may_create_team(roles: Iterable[Role], is_group_admin: bool) -> bool:
     return is_group_admin or is_any_admin(roles)
 
@@ -86,13 +97,15 @@ def visible_commands(
             if may_create_team(held, is_group_admin):
                 commands.append("setup")
             return commands
-        commands.append("team")
+        commands += ["team", "rules"]
         if is_member(held, scope.team_id):
-            commands.append("leave_team")
+            commands += ["checkin", "me", "leave_team"]
         else:
             commands.append("join")
+        if may_see_team_day(held, scope):
+            commands.append("today")
         if can_manage_team(held, scope):
             commands += ["setup", "site"]
         return commands
-    commands.append("start")
+    commands += ["checkin", "me", "rules", "start"]
     return commands

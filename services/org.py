@@ -41,7 +41,7 @@ async def _roles_of(tx: Tx, user: TgUser) -> list[Role]:
     return await tx.active_roles(person.id) if person else []
 
 
-def _scope(team: Team) -> access.Scope:
+def scope_of(team: Team) -> access.Scope:
     return access.Scope(team.id, team.township_id, team.county_id)
 
 
@@ -88,7 +88,7 @@ async def setup_team(
                 return SetupResult(
                     "refused", problem=Problem("setup.err.code_bound", {"code": argument})
                 )
-            if not access.may_bind_imported(roles, _scope(imported), is_group_admin):
+            if not access.may_bind_imported(roles, scope_of(imported), is_group_admin):
                 return SetupResult("refused", problem=Problem("setup.err.not_admin"))
             person = await ensure_person(tx, user, now)
             await tx.bind_team_chat(imported.id, chat_id, now, person.id)
@@ -112,7 +112,7 @@ async def _setup_again(
     is_group_admin: bool,
 ) -> SetupResult:
     has_leader = await tx.count_role_holders("leader", team.id) > 0
-    if not access.may_take_over_team(roles, _scope(team), is_group_admin, has_leader):
+    if not access.may_take_over_team(roles, scope_of(team), is_group_admin, has_leader):
         return SetupResult("refused", team, Problem("setup.err.taken", {"village": team.village}))
     other = await tx.get_team_by_code(argument) if argument else None
     if other is not None and other.id != team.id:
@@ -197,7 +197,7 @@ async def _managed_team(tx: Tx, user: TgUser, chat_id: int) -> Team | Problem:
     team = await tx.get_team_by_chat(chat_id)
     if team is None:
         return Problem("err.no_team")
-    if not access.can_manage_team(await _roles_of(tx, user), _scope(team)):
+    if not access.can_manage_team(await _roles_of(tx, user), scope_of(team)):
         return Problem("err.leaders_only")
     return team
 
@@ -296,7 +296,7 @@ async def set_chat_lang(
     async with store.transaction() as tx:
         if not private:
             team = await tx.get_team_by_chat(chat_id)
-            scope = _scope(team) if team else None
+            scope = scope_of(team) if team else None
             if not access.may_set_group_lang(await _roles_of(tx, user), scope, is_group_admin):
                 return Problem("err.leaders_only")
         person = await ensure_person(tx, user, now)
@@ -319,7 +319,7 @@ async def help_view(
         roles = await tx.active_roles(person.id) if person else []
         places = await tx.role_places(person.id) if person else []
         team = await tx.get_team_by_chat(chat_id) if in_group else None
-    scope = _scope(team) if team else None
+    scope = scope_of(team) if team else None
     return HelpView(access.visible_commands(roles, scope, in_group, is_group_admin), places, team)
 
 

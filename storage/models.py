@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 RoleName = Literal["member", "leader", "coordinator", "admin"]
@@ -106,3 +106,33 @@ class Event:
     kind: str
     team_id: int | None
     data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Checkin:
+    """One shared location as it arrived and how it was judged. ``id`` is 0 until stored."""
+
+    person_id: int
+    team_id: int | None
+    chat_id: int
+    message_id: int
+    update_id: int
+    source: Literal["message", "live_edit"]
+    outcome: Literal["checkin", "presence", "repeat", "refused"]
+    reason: str | None
+    flags: tuple[str, ...]
+    window: str | None
+    local_date: date
+    latitude: float
+    longitude: float
+    accuracy_m: float | None
+    live: bool
+    forwarded: bool
+    venue: bool
+    site_id: int | None
+    distance_m: float | None
+    sent_at: datetime
+    received_at: datetime
+    id: int = 0
+    site_name: str | None = None
+    site_radius_m: int | None = None

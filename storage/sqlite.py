@@ -11,7 +11,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,29 +31,8 @@ from storage.models import (
     TeamPerson,
     Township,
 )
-
-
-def to_db(moment: datetime) -> str:
-    """UTC text that sorts in time order."""
-    if moment.tzinfo is None:
-        raise ValueError("naive datetimes are not stored; pass an aware one")
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def from_db(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
-
-_TEAM_SELECT = """
-    SELECT t.id, t.village, t.tz, t.code, t.chat_id, t.township_id, w.name, c.id, c.name
-    FROM teams t
-    LEFT JOIN townships w ON w.id = t.township_id
-    LEFT JOIN counties c ON c.id = w.county_id
-"""
-
-
-def _team(row: Iterable[Any]) -> Team:
-    return Team(*row)
+from storage.sqlite_base import TEAM_SELECT, from_db, team_from_row, to_db
+from storage.sqlite_checkins import CheckinQueries
 
 
 def _person(row: Iterable[Any]) -> Person:
@@ -63,36 +42,8 @@ def _person(row: Iterable[Any]) -> Person:
 _PERSON_COLUMNS = "p.id, p.tg_user_id, p.first_name, p.last_name, p.username, p.language_code"
 
 
-class SqliteTx:
+class SqliteTx(CheckinQueries):
     """One transaction on the shared connection."""
-
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
-
-    # ------------------------------------------------------------------ plumbing
-    async def _one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        async with self._conn.execute(sql, tuple(params)) as cur:
-            return await cur.fetchone()
-
-    async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        async with self._conn.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
-
-    async def _run(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Cursor:
-        return await self._conn.execute(sql, tuple(params))
-
-    async def _event(
-        self,
-        kind: str,
-        now: datetime,
-        actor_id: int | None,
-        team_id: int | None = None,
-        **data: Any,
-    ) -> None:
-        await self._run(
-            "INSERT INTO events (at, actor_id, kind, team_id, data) VALUES (?, ?, ?, ?, ?)",
-            (to_db(now), actor_id, kind, team_id, json.dumps(data, ensure_ascii=False)),
-        )
 
     # ------------------------------------------------------------------ people
     async def upsert_person(
@@ -170,18 +121,18 @@ class SqliteTx:
         return Township(cur.lastrowid, county_id, name, row[0])
 
     async def get_team(self, team_id: int) -> Team:
-        row = await self._one(_TEAM_SELECT + " WHERE t.id = ?", (team_id,))
+        row = await self._one(TEAM_SELECT + " WHERE t.id = ?", (team_id,))
         if row is None:
             raise LookupError(f"no team {team_id}")
-        return _team(row)
+        return team_from_row(row)
 
     async def get_team_by_chat(self, chat_id: int) -> Team | None:
-        row = await self._one(_TEAM_SELECT + " WHERE t.chat_id = ?", (chat_id,))
-        return _team(row) if row else None
+        row = await self._one(TEAM_SELECT + " WHERE t.chat_id = ?", (chat_id,))
+        return team_from_row(row) if row else None
 
     async def get_team_by_code(self, code: str) -> Team | None:
-        row = await self._one(_TEAM_SELECT + " WHERE t.code = ?", (code,))
-        return _team(row) if row else None
+        row = await self._one(TEAM_SELECT + " WHERE t.code = ?", (code,))
+        return team_from_row(row) if row else None
 
     async def create_team(
         self,

@@ -107,15 +107,43 @@ def test_may_create_and_bind() -> None:
     assert not access.may_bind_imported(OTHER_ADMIN, TEAM, is_group_admin=False)
 
 
+IN_TEAM = ["help", "lang", "team", "rules"]
+AS_MEMBER = ["checkin", "me", "leave_team"]
+
+
 @pytest.mark.parametrize(
     ("roles", "scope", "group", "group_admin", "expected"),
     [
         ([], None, True, False, ["help", "lang"]),
         ([], None, True, True, ["help", "lang", "setup"]),
-        ([], TEAM, True, False, ["help", "lang", "team", "join"]),
-        (MEMBER, TEAM, True, False, ["help", "lang", "team", "leave_team"]),
-        (LEADER, TEAM, True, False, ["help", "lang", "team", "leave_team", "setup", "site"]),
-        (COORD, None, False, False, ["help", "lang", "start"]),
+        ([], TEAM, True, False, ["help", "lang", "team", "rules", "join"]),
+        (
+            MEMBER,
+            TEAM,
+            True,
+            False,
+            ["help", "lang", "team", "rules", "checkin", "me", "leave_team"],
+        ),
+        (
+            LEADER,
+            TEAM,
+            True,
+            False,
+            [
+                "help",
+                "lang",
+                "team",
+                "rules",
+                "checkin",
+                "me",
+                "leave_team",
+                "today",
+                "setup",
+                "site",
+            ],
+        ),
+        (COORD, TEAM, True, False, ["help", "lang", "team", "rules", "join", "today"]),
+        (COORD, None, False, False, ["help", "lang", "checkin", "me", "rules", "start"]),
     ],
 )
 def test_visible_commands(

@@ -1,0 +1,119 @@
+"""Keeps every message the bot sends within Telegram's limits, and retries on 429.
+
+python-telegram-bot's own ``AIORateLimiter`` needs ``aiolimiter``, which our package
+registries do not carry, and its leaky bucket lets a 21st message into a group 3 seconds after
+a burst of 20, which a strict "20 a minute" server refuses. This limiter keeps a sliding
+window per chat and one overall (see :mod:`rules.pace`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from typing import Any
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+from rules.pace import GLOBAL_LIMIT, GROUP_LIMIT, PRIVATE_LIMIT, Limit, next_send_at
+
+log = logging.getLogger(__name__)
+
+# Edits, answers to button presses and reads are not messages in Telegram's counting.
+_UNCOUNTED = {"sendChatAction"}
+
+
+def _counted(endpoint: str) -> bool:
+    return (
+        endpoint.startswith("send") or endpoint in ("copyMessage", "forwardMessage")
+    ) and endpoint not in _UNCOUNTED
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    value: Any = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class PacedRateLimiter(BaseRateLimiter[None]):
+    """Waits before a send until the chat's and the bot's windows allow it."""
+
+    def __init__(
+        self,
+        *,
+        group: Limit = GROUP_LIMIT,
+        private: Limit = PRIVATE_LIMIT,
+        overall: Limit = GLOBAL_LIMIT,
+        max_retries: int = 3,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._group, self._private, self._overall = group, private, overall
+        self._max_retries = max_retries
+        self._clock = clock
+        self._sends: dict[object, deque[float]] = defaultdict(deque)
+        self._all: deque[float] = deque()
+        self._chat_locks: dict[object, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._all_lock = asyncio.Lock()
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    def _limit_for(self, chat_id: object) -> Limit:
+        is_group = isinstance(chat_id, str) or (isinstance(chat_id, int) and chat_id < 0)
+        return self._group if is_group else self._private
+
+    async def _wait_turn(self, chat_id: object) -> None:
+        sends = self._sends[chat_id]
+        limit = self._limit_for(chat_id)
+        async with self._chat_locks[chat_id]:
+            # Under the chat's lock no other send to it can take the slot we wait for.
+            await _sleep_until(next_send_at(sends, self._clock(), limit), self._clock)
+            async with self._all_lock:
+                await _sleep_until(
+                    next_send_at(self._all, self._clock(), self._overall), self._clock
+                )
+                now = self._clock()
+                self._all.append(now)
+                sends.append(now)
+                _trim(self._all, now, self._overall)
+                _trim(sends, now, limit)
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        counted = _counted(endpoint) and "chat_id" in data
+        for attempt in range(self._max_retries + 1):
+            if counted:
+                await self._wait_turn(data["chat_id"])
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                if attempt == self._max_retries:
+                    raise
+                seconds = retry_seconds(exc)
+                log.warning("%s: Telegram asks to wait %.0f s (try %d)", endpoint, seconds, attempt)
+                await asyncio.sleep(seconds)
+        raise AssertionError("unreachable")
+
+
+async def _sleep_until(moment: float, clock: Callable[[], float]) -> None:
+    delay = moment - clock()
+    if delay > 0:
+        await asyncio.sleep(delay)
+
+
+def _trim(sends: deque[float], now: float, limit: Limit) -> None:
+    while sends and now - sends[0] >= limit.window:
+        sends.popleft()

@@ -1,0 +1,295 @@
+"""Check-ins: a shared location (new, or a live location's update), /checkin, /me, /today and
+/rules. Answers to locations go through the outbox, so a morning rush never stalls the bot."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from telegram import KeyboardButton, Message, ReplyKeyboardMarkup, Update
+from telegram.ext import Application, CommandHandler, MessageHandler, filters
+
+from bot.context import CunbotContext
+from bot.i18n import t
+from handlers.common import NEW_MESSAGES, in_group, message_of, reply, reply_problem, tg_user
+from rules.checkin import Fix, local_moment
+from rules.days import MonthFigures
+from rules.policy import Policy
+from rules.problems import Problem
+from services import checkins
+from services.checkins import CheckinResult, LocationReport, MonthView, PolicyView, TeamDay
+from storage.models import Checkin
+
+
+def distance_text(lang: str, metres: float) -> str:
+    if metres < 1000:
+        return t(lang, "unit.m", n=round(metres))
+    return t(lang, "unit.km", n=f"{metres / 1000:.1f}")
+
+
+def _report(update: Update, message: Message, sent_at: datetime) -> LocationReport:
+    location = message.location
+    assert location is not None
+    return LocationReport(
+        chat_id=message.chat_id,
+        private=not in_group(update),
+        message_id=message.message_id,
+        update_id=update.update_id,
+        fix=Fix(
+            latitude=location.latitude,
+            longitude=location.longitude,
+            accuracy_m=location.horizontal_accuracy,
+            live=location.live_period is not None,
+            sent_at=sent_at,
+            forwarded=message.forward_origin is not None,
+            venue=message.venue is not None,
+        ),
+    )
+
+
+async def location(update: Update, context: CunbotContext) -> None:
+    """A member shared a location: judge it as a check-in and answer in one line."""
+    message = message_of(update)
+    if update.effective_user is None or message.sender_chat is not None:
+        return
+    report = _report(update, message, message.date)
+    result = await checkins.check_in(
+        context.store,
+        context.now(),
+        context.started_at,
+        tg_user(update),
+        report,
+        context.settings.tz,
+    )
+    if result.outcome == "ignored":
+        return
+    text = _answer(await context.lang(update), result, context.settings.tz)
+    context.outbox.post(message.chat_id, text, message.message_id)
+
+
+async def live_location(update: Update, context: CunbotContext) -> None:
+    """A live location moved. Recorded as presence; answered only when it makes a check-in."""
+    message = update.edited_message
+    if message is None or message.location is None or update.effective_user is None:
+        return
+    sent_at = message.edit_date or context.now()
+    result = await checkins.live_update(
+        context.store,
+        context.now(),
+        context.started_at,
+        tg_user(update),
+        _report(update, message, sent_at),
+    )
+    if result.outcome == "checkin":
+        text = _answer(await context.lang(update), result, context.settings.tz)
+        context.outbox.post(message.chat_id, text, message.message_id)
+
+
+def _answer(lang: str, result: CheckinResult, default_tz: str) -> str:
+    """One line for the chat, naming the member: in a gathered answer it stands alone."""
+    record = result.record
+    name = result.person.display_name if result.person else ""
+    if record is None or result.outcome == "duplicate":
+        return t(lang, "checkin.duplicate", name=name)
+    tz = result.team.tz if result.team else default_tz
+    time = local_moment(record.sent_at, tz).strftime("%H:%M")
+    site = record.site_name or ""
+    distance = distance_text(lang, record.distance_m or 0)
+    window = t(lang, f"window.{record.window}") if record.window else ""
+    if result.outcome == "checkin":
+        key = "checkin.ok_live" if record.source == "live_edit" else "checkin.ok"
+        line = t(lang, key, name=name, window=window, time=time, site=site, distance=distance)
+        if record.flags:
+            flags = "; ".join(t(lang, f"checkin.flag.{flag}") for flag in record.flags)
+            line = t(lang, "checkin.flagged", line=line, flags=flags)
+        return line
+    if result.outcome == "repeat":
+        assert result.earlier is not None
+        earlier = local_moment(result.earlier.sent_at, tz).strftime("%H:%M")
+        return t(lang, "checkin.repeat", name=name, window=window, time=earlier)
+    if result.outcome == "presence":
+        following = result.next_window
+        if following is None:
+            return t(
+                lang, "checkin.presence_last", name=name, time=time, site=site, distance=distance
+            )
+        return t(
+            lang,
+            "checkin.presence",
+            name=name,
+            time=time,
+            site=site,
+            distance=distance,
+            window=t(lang, f"window.{following.name}"),
+            span=following.label,
+        )
+    return _refusal(lang, name, record, result.policy, time)
+
+
+def _refusal(lang: str, name: str, record: Checkin, policy: Policy, time: str) -> str:
+    reason = record.reason or "outside"
+    params: dict[str, object] = {"name": name}
+    if reason == "stale":
+        late = (record.received_at - record.sent_at).total_seconds()
+        params.update(sent=time, minutes=round(late / 60))
+    elif reason == "accuracy":
+        params.update(
+            accuracy=distance_text(lang, record.accuracy_m or 0),
+            limit=distance_text(lang, policy.accuracy_m),
+        )
+    elif reason == "outside":
+        params.update(
+            distance=distance_text(lang, record.distance_m or 0),
+            site=record.site_name or "",
+            radius=record.site_radius_m or 0,
+        )
+    return t(lang, f"checkin.refused.{reason}", **params)
+
+
+async def checkin_help(update: Update, context: CunbotContext) -> None:
+    """How to check in; in private, a button that sends the location in one tap."""
+    if in_group(update):
+        await reply(update, context, "checkin.howto_group")
+        return
+    lang = await context.lang(update)
+    keyboard = ReplyKeyboardMarkup(
+        [[KeyboardButton(t(lang, "checkin.button"), request_location=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+    await message_of(update).reply_text(t(lang, "checkin.howto_private"), reply_markup=keyboard)
+
+
+async def me(update: Update, context: CunbotContext) -> None:
+    """The member's month: days present, nights, the quota and the pace."""
+    chat = update.effective_chat
+    assert chat is not None
+    views = await checkins.my_month(
+        context.store, context.now(), tg_user(update), chat.id, not in_group(update)
+    )
+    if isinstance(views, Problem):
+        await reply_problem(update, context, views)
+        return
+    lang = await context.lang(update)
+    name = update.effective_user.first_name if update.effective_user else ""
+    blocks = [_month_text(lang, name, view) for view in views]
+    await message_of(update).reply_text("\n\n".join(blocks))
+
+
+def _month_text(lang: str, name: str, view: MonthView) -> str:
+    f: MonthFigures = view.figures
+    lines = [
+        t(lang, "me.title", name=name, village=view.team.village, month=f.first.strftime("%Y-%m")),
+        t(lang, "me.days", present=f.present, quota=f.quota_days, absent=f.absent, leave=f.leave),
+    ]
+    if f.quota_nights:
+        lines.append(t(lang, "me.nights", nights=f.nights, quota=f.quota_nights))
+    if f.first.day != 1:
+        lines.append(t(lang, "me.prorated", date=f.first.isoformat()))
+    lines.append(t(lang, f"me.pace.{f.pace}", need=f.need_days, remaining=f.remaining))
+    if f.need_nights and f.pace != "met":
+        lines.append(t(lang, "me.need_nights", need=f.need_nights))
+    items = _checkin_items(lang, view.today, view.team.tz)
+    lines.append(t(lang, "me.today", items=items) if items else t(lang, "me.today_none"))
+    return "\n".join(lines)
+
+
+def _checkin_items(lang: str, rows: list[Checkin], tz: str) -> str:
+    return ", ".join(
+        f"{t(lang, f'window.{r.window}')} {local_moment(r.sent_at, tz).strftime('%H:%M')}"
+        for r in rows
+        if r.window
+    )
+
+
+async def today(update: Update, context: CunbotContext) -> None:
+    """The team's day: who has checked in, when, and who has not (leaders, coordinators)."""
+    if not in_group(update):
+        await reply(update, context, "err.group_only")
+        return
+    result = await checkins.team_today(
+        context.store, context.now(), tg_user(update), message_of(update).chat_id
+    )
+    if isinstance(result, Problem):
+        await reply_problem(update, context, result)
+        return
+    await message_of(update).reply_text(
+        _day_text(await context.lang(update), result, context.now())
+    )
+
+
+def _day_text(lang: str, day: TeamDay, now: datetime) -> str:
+    lines = [t(lang, "today.title", village=day.team.village, date=day.day.isoformat())]
+    if not day.members:
+        return "\n".join([*lines, t(lang, "today.none")])
+    local_now = local_moment(now, day.team.tz).time().replace(tzinfo=None)
+    windows_left = any(w.end is None or local_now < w.end for w in day.policy.day_windows)
+    checked = 0
+    for member in day.members:
+        name = member.person.display_name
+        items = _checkin_items(lang, member.checkins, day.team.tz)
+        if items:
+            checked += 1
+            line = t(lang, "today.checked", name=name, items=items)
+        else:
+            line = t(lang, "today.waiting" if windows_left else "today.missed", name=name)
+        if member.left_site_at is not None:
+            left = local_moment(member.left_site_at, day.team.tz).strftime("%H:%M")
+            line = t(lang, "today.left_site", line=line, time=left)
+        lines.append(line)
+    lines.append(t(lang, "today.summary", checked=checked, total=len(day.members)))
+    return "\n".join(lines)
+
+
+async def rules(update: Update, context: CunbotContext) -> None:
+    """Show the attendance rules; ``/rules set key=value …`` changes them (county admins)."""
+    args = context.args or []
+    chat_id = message_of(update).chat_id
+    if args and args[0].lower() == "set":
+        if len(args) == 1 or not in_group(update):
+            await reply(update, context, "rules.usage")
+            return
+        result = await checkins.set_policy_in_chat(
+            context.store, context.now(), tg_user(update), chat_id, args[1:]
+        )
+        if isinstance(result, Problem):
+            await reply_problem(update, context, result)
+            return
+        lang = await context.lang(update)
+        await message_of(update).reply_text(
+            "\n".join([t(lang, "rules.updated"), policy_text(lang, result)])
+        )
+        return
+    view = await checkins.show_policy(context.store, chat_id, tg_user(update), not in_group(update))
+    await message_of(update).reply_text(policy_text(await context.lang(update), view))
+
+
+def policy_text(lang: str, view: PolicyView) -> str:
+    policy = view.policy
+    scope = view.county or t(lang, "rules.scope_default")
+    windows = ", ".join(f"{t(lang, f'window.{w.name}')} {w.label}" for w in policy.windows)
+    quota = (
+        t(lang, "rules.quota_nights", days=policy.days, nights=policy.nights)
+        if policy.nights
+        else t(lang, "rules.quota", days=policy.days)
+    )
+    return "\n".join(
+        [
+            t(lang, "rules.title", scope=scope),
+            t(lang, "rules.windows", windows=windows) if windows else t(lang, "rules.no_windows"),
+            quota,
+            t(lang, f"rules.day_rule.{policy.day_rule}"),
+            t(lang, "rules.accuracy", accuracy=policy.accuracy_m),
+            t(lang, f"rules.live.{policy.live}"),
+        ]
+    )
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("checkin", checkin_help, filters=NEW_MESSAGES))
+    app.add_handler(CommandHandler("me", me, filters=NEW_MESSAGES))
+    app.add_handler(CommandHandler("today", today, filters=NEW_MESSAGES))
+    app.add_handler(CommandHandler("rules", rules, filters=NEW_MESSAGES))
+    app.add_handler(MessageHandler(filters.LOCATION & filters.UpdateType.MESSAGE, location))
+    app.add_handler(
+        MessageHandler(filters.LOCATION & filters.UpdateType.EDITED_MESSAGE, live_location)
+    )

@@ -1,0 +1,197 @@
+"""A county's attendance rules: check-in windows, accuracy, live location, monthly quota.
+
+Counties differ (Changsha: 20 days a month; Huaihua: 22 days of which 15 nights; one county
+checks in at 07:30), so every figure here is configuration with a sensible default. The
+policy is stored as JSON and changed with ``key=value`` words, read by :func:`apply_changes`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, replace
+from datetime import time
+from typing import Any, Literal
+
+from rules.problems import Problem
+
+WindowName = Literal["morning", "evening", "night"]
+WINDOW_NAMES: tuple[WindowName, ...] = ("morning", "evening", "night")
+LiveRule = Literal["required", "flagged"]
+DayRule = Literal["any", "all"]
+
+# A location reaching a running bot more than this long after it was sent is stale.
+STALE_SECONDS = 120
+MIN_ACCURACY_M = 20
+MAX_ACCURACY_M = 2000
+
+
+@dataclass(frozen=True)
+class Window:
+    """``start`` ≤ local time < ``end``; ``end`` of None means midnight (24:00)."""
+
+    name: WindowName
+    start: time
+    end: time | None
+
+    def contains(self, moment: time) -> bool:
+        return self.start <= moment and (self.end is None or moment < self.end)
+
+    @property
+    def label(self) -> str:
+        end = "24:00" if self.end is None else self.end.strftime("%H:%M")
+        return f"{self.start.strftime('%H:%M')}–{end}"
+
+
+@dataclass(frozen=True)
+class Policy:
+    windows: tuple[Window, ...] = (
+        Window("morning", time(6), time(9)),
+        Window("evening", time(17), time(20)),
+        Window("night", time(20), None),
+    )
+    accuracy_m: int = 200
+    live: LiveRule = "flagged"
+    days: int = 20
+    nights: int = 0
+    # "any": a check-in in any day window makes the day; "all": every day window is needed.
+    day_rule: DayRule = "any"
+
+    def window(self, name: str) -> Window | None:
+        return next((w for w in self.windows if w.name == name), None)
+
+    def window_at(self, moment: time) -> Window | None:
+        return next((w for w in self.windows if w.contains(moment)), None)
+
+    @property
+    def day_windows(self) -> tuple[Window, ...]:
+        return tuple(w for w in self.windows if w.name != "night")
+
+
+DEFAULT_POLICY = Policy()
+
+
+def to_json(policy: Policy) -> str:
+    return json.dumps(
+        {
+            "windows": {w.name: w.label for w in policy.windows},
+            "accuracy_m": policy.accuracy_m,
+            "live": policy.live,
+            "days": policy.days,
+            "nights": policy.nights,
+            "day_rule": policy.day_rule,
+        },
+        ensure_ascii=False,
+    )
+
+
+def from_json(text: str | None) -> Policy:
+    """A stored policy; keys it lacks keep their defaults, so old rows stay readable."""
+    if not text:
+        return DEFAULT_POLICY
+    data: dict[str, Any] = json.loads(text)
+    words = [f"{name}={span}" for name, span in data.get("windows", {}).items()]
+    words += [f"{key}={data[key]}" for key in _SCALARS if key in data]
+    policy = apply_changes(DEFAULT_POLICY, words, replace_windows=True)
+    if isinstance(policy, Problem):
+        raise ValueError(f"stored policy is invalid: {policy}")
+    return policy
+
+
+def _parse_clock(text: str) -> time | Problem | None:
+    text = text.strip().replace("：", ":")
+    if text in ("24:00", "24"):
+        return None
+    try:
+        hours, _, minutes = text.partition(":")
+        return time(int(hours), int(minutes or 0))
+    except ValueError:
+        return Problem("rules.err.time", {"value": text})
+
+
+def _parse_window(name: WindowName, span: str) -> Window | Problem | None:
+    if span.lower() in ("off", "none", "-"):
+        return None
+    start_text, sep, end_text = span.replace("–", "-").replace("~", "-").partition("-")
+    if not sep:
+        return Problem("rules.err.window", {"value": span})
+    start, end = _parse_clock(start_text), _parse_clock(end_text)
+    for part in (start, end):
+        if isinstance(part, Problem):
+            return part
+    if start is None or isinstance(start, Problem) or isinstance(end, Problem):
+        return Problem("rules.err.window", {"value": span})
+    if end is not None and end <= start:
+        # Windows crossing midnight would put a check-in on two days; refuse rather than guess.
+        return Problem("rules.err.window_order", {"value": span})
+    return Window(name, start, end)
+
+
+_SCALARS = ("accuracy_m", "live", "days", "nights", "day_rule")
+_ALIASES = {"accuracy": "accuracy_m"}
+_CHOICES = {"live": ("required", "flagged"), "day_rule": ("any", "all")}
+
+
+def apply_changes(
+    policy: Policy, words: list[str], *, replace_windows: bool = False
+) -> Policy | Problem:
+    """Read ``morning=07:00-09:00 days=22 nights=15 live=required accuracy=150`` onto a policy.
+
+    A window set to ``off`` is dropped. Windows may not overlap, since a moment must belong
+    to one window only.
+    """
+    windows = {} if replace_windows else {w.name: w for w in policy.windows}
+    changes: dict[str, Any] = {}
+    for word in words:
+        key, sep, value = word.partition("=")
+        key = _ALIASES.get(key.strip().lower(), key.strip().lower())
+        value = value.strip()
+        if not sep or not value:
+            return Problem("rules.err.word", {"value": word})
+        if key in WINDOW_NAMES:
+            window = _parse_window(key, value)
+            if isinstance(window, Problem):
+                return window
+            if window is None:
+                windows.pop(key, None)
+            else:
+                windows[window.name] = window
+        elif key in ("accuracy_m", "days", "nights"):
+            number = _whole(value)
+            if number is None:
+                return Problem("rules.err.number", {"key": key, "value": value})
+            changes[key] = number
+        elif (key == "live" and value in ("required", "flagged")) or (
+            key == "day_rule" and value in ("any", "all")
+        ):
+            changes[key] = value
+        else:
+            return Problem("rules.err.word", {"value": word})
+    ordered = tuple(sorted(windows.values(), key=lambda w: w.start))
+    for earlier, later in itertools.pairwise(ordered):
+        if earlier.end is None or later.start < earlier.end:
+            return Problem("rules.err.overlap", {"a": earlier.name, "b": later.name})
+    result = replace(policy, windows=ordered, **changes)
+    return _check_figures(result) or result
+
+
+def _whole(text: str) -> int | None:
+    try:
+        return int(text.removesuffix("m"))
+    except ValueError:
+        return None
+
+
+def _check_figures(policy: Policy) -> Problem | None:
+    if not MIN_ACCURACY_M <= policy.accuracy_m <= MAX_ACCURACY_M:
+        return Problem(
+            "rules.err.accuracy",
+            {"value": policy.accuracy_m, "min": MIN_ACCURACY_M, "max": MAX_ACCURACY_M},
+        )
+    if not 0 <= policy.days <= 31 or not 0 <= policy.nights <= 31:
+        return Problem("rules.err.quota", {"days": policy.days, "nights": policy.nights})
+    if policy.nights > 0 and policy.window("night") is None:
+        return Problem("rules.err.no_night_window", {"nights": policy.nights})
+    if not policy.day_windows and policy.days > 0:
+        return Problem("rules.err.no_day_window")
+    return None

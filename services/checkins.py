@@ -1,0 +1,369 @@
+"""Check-ins: judging a shared location and recording it, a live location's updates, a
+member's month (/me), a team's day (/today), and the county's attendance rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+from rules import access
+from rules import policy as policies
+from rules.checkin import Fix, Verdict, judge, local_moment, nearest_site
+from rules.days import MonthFigures, month_figures
+from rules.policy import WINDOW_NAMES, Policy, Window, WindowName
+from rules.problems import Problem
+from services.org import TgUser, ensure_person, scope_of
+from storage.base import Store, Tx
+from storage.models import Checkin, Person, Team
+
+# A moving live location is thinned: a point is kept when it crosses a site's edge, enters
+# another window, or this long after the last kept point.
+LIVE_POINT_EVERY = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class LocationReport:
+    """A location message as plain values."""
+
+    chat_id: int
+    private: bool
+    message_id: int
+    update_id: int
+    fix: Fix
+
+
+@dataclass(frozen=True)
+class CheckinResult:
+    outcome: Literal["checkin", "presence", "repeat", "refused", "duplicate", "ignored"]
+    person: Person | None = None
+    team: Team | None = None
+    record: Checkin | None = None
+    # For a repeat: the check-in that already counts in this window.
+    earlier: Checkin | None = None
+    # For a presence point outside every window: the next window today, if any.
+    next_window: Window | None = None
+    policy: Policy = policies.DEFAULT_POLICY
+
+
+async def policy_for(tx: Tx, team: Team | None) -> Policy:
+    """The team's county's rules, else the deployment default, else the built-in one."""
+    stored = await tx.get_policy(team.county_id) if team and team.county_id else None
+    if stored is None:
+        stored = await tx.get_policy(None)
+    return policies.from_json(stored)
+
+
+def _record(
+    person: Person, team: Team | None, report: LocationReport, verdict: Verdict, now: datetime
+) -> Checkin:
+    fix = report.fix
+    return Checkin(
+        person_id=person.id,
+        team_id=team.id if team else None,
+        chat_id=report.chat_id,
+        message_id=report.message_id,
+        update_id=report.update_id,
+        source="message",
+        outcome=verdict.outcome,
+        reason=verdict.reason,
+        flags=verdict.flags,
+        window=verdict.window,
+        local_date=verdict.local_date,
+        latitude=fix.latitude,
+        longitude=fix.longitude,
+        accuracy_m=fix.accuracy_m,
+        live=fix.live,
+        forwarded=fix.forwarded,
+        venue=fix.venue,
+        site_id=verdict.site.id if verdict.site else None,
+        distance_m=verdict.distance_m,
+        sent_at=fix.sent_at,
+        received_at=now,
+    )
+
+
+async def _team_for_private(tx: Tx, person: Person, fix: Fix) -> Team | None:
+    """In a private chat the member's team is implied; with several, the nearest one."""
+    teams = await tx.member_teams(person.id)
+    if len(teams) <= 1:
+        return teams[0] if teams else None
+    best: tuple[float, Team] | None = None
+    for team in teams:
+        found = nearest_site(fix.latitude, fix.longitude, await tx.list_sites(team.id))
+        if found is not None and (best is None or found[1] < best[0]):
+            best = (found[1], team)
+    return best[1] if best else teams[0]
+
+
+async def _counted_already(tx: Tx, person: Person, team: Team, verdict: Verdict) -> Checkin | None:
+    """The check-in that already counts for this verdict's window and day, if any."""
+    if verdict.outcome != "checkin" or verdict.window is None:
+        return None
+    return await tx.window_checkin(person.id, team.id, verdict.local_date, verdict.window)
+
+
+def _next_window(policy: Policy, verdict: Verdict) -> Window | None:
+    return next((w for w in policy.windows if w.start > verdict.local_time), None)
+
+
+async def check_in(
+    store: Store,
+    now: datetime,
+    started_at: datetime,
+    user: TgUser,
+    report: LocationReport,
+    default_tz: str,
+) -> CheckinResult:
+    """A member shared a location (a new message): judge it, record it, say what counts."""
+    async with store.transaction() as tx:
+        existing = await tx.checkin_of_message(report.chat_id, report.message_id)
+        if existing is not None:
+            # Delivered again (e.g. after a crash before Telegram heard we had it).
+            team = await tx.get_team(existing.team_id) if existing.team_id else None
+            person = await tx.get_person_by_tg(user.id)
+            return CheckinResult("duplicate", person, team, existing)
+        if report.private:
+            person = await ensure_person(tx, user, now)
+            team = await _team_for_private(tx, person, report.fix)
+        else:
+            team = await tx.get_team_by_chat(report.chat_id)
+            if team is None:
+                return CheckinResult("ignored")  # a group that is not a team
+            person = await ensure_person(tx, user, now)
+            if not access.is_member(await tx.active_roles(person.id), team.id):
+                team = None
+        policy = await policy_for(tx, team)
+        if team is None:
+            verdict = judge(report.fix, [], policy, default_tz, now, started_at)
+            verdict = replace(verdict, outcome="refused", reason="not_member")
+            group_team = None if report.private else await tx.get_team_by_chat(report.chat_id)
+            record = await tx.record_checkin(_record(person, group_team, report, verdict, now))
+            return CheckinResult("refused", person, group_team, record, policy=policy)
+        sites = await tx.list_sites(team.id)
+        verdict = judge(report.fix, sites, policy, team.tz, now, started_at)
+        earlier = None
+        if verdict.outcome == "checkin" and verdict.window:
+            earlier = await tx.window_checkin(
+                person.id, team.id, verdict.local_date, verdict.window
+            )
+            if earlier is not None:
+                verdict = replace(verdict, outcome="repeat")
+        record = await tx.record_checkin(_record(person, team, report, verdict, now))
+        return CheckinResult(
+            verdict.outcome,
+            person,
+            team,
+            record,
+            earlier,
+            _next_window(policy, verdict) if verdict.outcome == "presence" else None,
+            policy,
+        )
+
+
+async def live_update(
+    store: Store, now: datetime, started_at: datetime, user: TgUser, report: LocationReport
+) -> CheckinResult:
+    """A live location moved. Its points are presence evidence and never a second check-in;
+    but a live share that enters a window with no check-in yet (started before the window
+    opened, or outside the site) becomes that window's check-in."""
+    async with store.transaction() as tx:
+        first = await tx.checkin_of_message(report.chat_id, report.message_id)
+        if first is None or first.team_id is None or first.reason in ("forwarded", "venue"):
+            return CheckinResult("ignored")
+        person = await tx.get_person_by_tg(user.id)
+        if person is None or person.id != first.person_id:
+            return CheckinResult("ignored")
+        team = await tx.get_team(first.team_id)
+        if not access.is_member(await tx.active_roles(person.id), team.id):
+            return CheckinResult("ignored")
+        policy = await policy_for(tx, team)
+        sites = await tx.list_sites(team.id)
+        fix = replace(report.fix, live=True)
+        verdict = judge(fix, sites, policy, team.tz, now, started_at)
+        if verdict.outcome == "checkin" and verdict.window:
+            earlier = await tx.window_checkin(
+                person.id, team.id, verdict.local_date, verdict.window
+            )
+            if earlier is None:
+                record = await tx.record_checkin(
+                    replace(_record(person, team, report, verdict, now), source="live_edit")
+                )
+                return CheckinResult("checkin", person, team, record, policy=policy)
+            verdict = replace(verdict, outcome="presence")
+        if verdict.outcome == "refused" and verdict.reason != "outside":
+            return CheckinResult("ignored")  # a stale or blurred update says nothing
+        last = await tx.last_point(report.chat_id, report.message_id)
+        if last is not None and not _worth_keeping(last, verdict, fix.sent_at):
+            return CheckinResult("ignored")
+        await tx.record_checkin(
+            replace(_record(person, team, report, verdict, now), source="live_edit")
+        )
+        return CheckinResult("ignored", person, team)
+
+
+def _worth_keeping(last: Checkin, verdict: Verdict, at: datetime) -> bool:
+    was_inside = last.outcome in ("checkin", "presence", "repeat")
+    inside = verdict.outcome != "refused"
+    return (
+        was_inside != inside
+        or last.window != verdict.window
+        or last.local_date != verdict.local_date
+        or at - last.sent_at >= LIVE_POINT_EVERY
+    )
+
+
+# ---------------------------------------------------------------------- /me
+@dataclass(frozen=True)
+class MonthView:
+    team: Team
+    policy: Policy
+    figures: MonthFigures
+    today: list[Checkin]
+
+
+async def my_month(
+    store: Store, now: datetime, user: TgUser, chat_id: int, private: bool
+) -> list[MonthView] | Problem:
+    """The member's month in each team they belong to (in a group: that group's team)."""
+    async with store.transaction() as tx:
+        person = await tx.get_person_by_tg(user.id)
+        teams = await tx.member_teams(person.id) if person else []
+        if not private:
+            teams = [t for t in teams if t.chat_id == chat_id]
+        if person is None or not teams:
+            return Problem("me.err.not_member")
+        views = []
+        for team in teams:
+            policy = await policy_for(tx, team)
+            local = local_moment(now, team.tz)
+            today = local.date()
+            first = today.replace(day=1)
+            rows = await tx.team_checkins(team.id, first, today, person_id=person.id)
+            checked: dict[date, set[WindowName]] = {}
+            for row in rows:
+                for name in WINDOW_NAMES:
+                    if row.window == name:
+                        checked.setdefault(row.local_date, set()).add(name)
+            since = await tx.member_since(person.id, team.id)
+            figures = month_figures(
+                today,
+                local.time().replace(tzinfo=None),
+                checked,
+                policy,
+                joined=local_moment(since, team.tz).date() if since else None,
+            )
+            today_rows = [r for r in rows if r.local_date == today]
+            views.append(MonthView(team, policy, figures, today_rows))
+        return views
+
+
+# ---------------------------------------------------------------------- /today
+@dataclass(frozen=True)
+class MemberDay:
+    person: Person
+    checkins: list[Checkin]
+    left_site_at: datetime | None  # a live location last seen outside after a check-in
+
+
+@dataclass(frozen=True)
+class TeamDay:
+    team: Team
+    day: date
+    policy: Policy
+    members: list[MemberDay]
+
+
+async def team_today(store: Store, now: datetime, user: TgUser, chat_id: int) -> TeamDay | Problem:
+    async with store.transaction() as tx:
+        team = await tx.get_team_by_chat(chat_id)
+        if team is None:
+            return Problem("err.no_team")
+        person = await tx.get_person_by_tg(user.id)
+        roles = await tx.active_roles(person.id) if person else []
+        if not access.may_see_team_day(roles, scope_of(team)):
+            return Problem("today.err.not_allowed")
+        policy = await policy_for(tx, team)
+        day = local_moment(now, team.tz).date()
+        rows = await tx.team_checkins(
+            team.id, day, day, outcomes=("checkin", "presence", "refused")
+        )
+        members = []
+        for held in await tx.team_people(team.id):
+            if "member" not in held.roles:
+                continue
+            mine = [r for r in rows if r.person_id == held.person.id]
+            counted = [r for r in mine if r.outcome == "checkin"]
+            members.append(MemberDay(held.person, counted, _left_site_at(mine)))
+        return TeamDay(team, day, policy, members)
+
+
+def _left_site_at(rows: list[Checkin]) -> datetime | None:
+    """When a live location last went outside the site after a check-in, if it still is."""
+    live = [r for r in rows if r.source == "live_edit" or r.outcome == "checkin"]
+    if not live or not any(r.outcome == "checkin" for r in live):
+        return None
+    last = live[-1]
+    return last.sent_at if last.outcome == "refused" and last.reason == "outside" else None
+
+
+# ---------------------------------------------------------------------- rules
+@dataclass(frozen=True)
+class PolicyView:
+    policy: Policy
+    county: str | None
+    team: Team | None
+
+
+async def show_policy(store: Store, chat_id: int, user: TgUser, private: bool) -> PolicyView:
+    async with store.transaction() as tx:
+        team = await tx.get_team_by_chat(chat_id) if not private else None
+        if private:
+            person = await tx.get_person_by_tg(user.id)
+            teams = await tx.member_teams(person.id) if person else []
+            team = teams[0] if teams else None
+        return PolicyView(await policy_for(tx, team), team.county_name if team else None, team)
+
+
+async def set_policy_in_chat(
+    store: Store, now: datetime, user: TgUser, chat_id: int, words: list[str]
+) -> PolicyView | Problem:
+    """``/rules set …`` in a team's group, by an admin of the team's county."""
+    async with store.transaction() as tx:
+        team = await tx.get_team_by_chat(chat_id)
+        if team is None:
+            return Problem("err.no_team")
+        person = await tx.get_person_by_tg(user.id)
+        roles = await tx.active_roles(person.id) if person else []
+        if not access.may_set_policy(roles, scope_of(team)):
+            return Problem("rules.err.not_admin")
+        changed = policies.apply_changes(await policy_for(tx, team), words)
+        if isinstance(changed, Problem):
+            return changed
+        assert person is not None and team.county_id is not None
+        await tx.set_policy(team.county_id, policies.to_json(changed), now, person.id)
+        return PolicyView(changed, team.county_name, team)
+
+
+async def set_policy(
+    store: Store, now: datetime, county: str | None, words: list[str]
+) -> PolicyView | Problem:
+    """``cunbot rules [--county C] key=value …`` from the command line (no words: show)."""
+    async with store.transaction() as tx:
+        county_id = None
+        if county is not None:
+            found = await tx.get_county(county)
+            if found is None:
+                return Problem("rules.err.no_county", {"county": county})
+            county_id = found.id
+        stored = await tx.get_policy(county_id)
+        if stored is None and county_id is not None:
+            stored = await tx.get_policy(None)
+        current = policies.from_json(stored)
+        if not words:
+            return PolicyView(current, county, None)
+        changed = policies.apply_changes(current, words)
+        if isinstance(changed, Problem):
+            return changed
+        await tx.set_policy(county_id, policies.to_json(changed), now, None)
+        return PolicyView(changed, county, None)

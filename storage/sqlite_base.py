@@ -1,0 +1,67 @@
+"""What every group of SQLite queries shares: the connection of the running transaction,
+row helpers, the audit event writer, and UTC text for timestamps."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import aiosqlite
+
+from storage.models import Team
+
+
+def to_db(moment: datetime) -> str:
+    """UTC text that sorts in time order."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetimes are not stored; pass an aware one")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def from_db(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+TEAM_SELECT = """
+    SELECT t.id, t.village, t.tz, t.code, t.chat_id, t.township_id, w.name, c.id, c.name
+    FROM teams t
+    LEFT JOIN townships w ON w.id = t.township_id
+    LEFT JOIN counties c ON c.id = w.county_id
+"""
+
+
+def team_from_row(row: Iterable[Any]) -> Team:
+    return Team(*row)
+
+
+class SqliteQueries:
+    """Base of the query classes a transaction is made of."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def _one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        async with self._conn.execute(sql, tuple(params)) as cur:
+            return await cur.fetchone()
+
+    async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        async with self._conn.execute(sql, tuple(params)) as cur:
+            return list(await cur.fetchall())
+
+    async def _run(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Cursor:
+        return await self._conn.execute(sql, tuple(params))
+
+    async def _event(
+        self,
+        kind: str,
+        now: datetime,
+        actor_id: int | None,
+        team_id: int | None = None,
+        **data: Any,
+    ) -> None:
+        await self._run(
+            "INSERT INTO events (at, actor_id, kind, team_id, data) VALUES (?, ?, ?, ?, ?)",
+            (to_db(now), actor_id, kind, team_id, json.dumps(data, ensure_ascii=False)),
+        )
