@@ -20,7 +20,8 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.i18n import t
 from rules.invites import start_link
 from rules.orgcsv import COLUMNS, decode
-from services import admin
+from rules.problems import Problem
+from services import admin, checkins
 from storage import open_store
 
 log = logging.getLogger("cunbot")
@@ -66,6 +67,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     importer.add_argument("file", type=Path)
     importer.add_argument("--dry-run", action="store_true", help="check the file, write nothing")
+    rules = sub.add_parser(
+        "rules",
+        parents=[common],
+        help="show or change attendance rules, e.g. morning=07:00-09:00 days=22 nights=15",
+    )
+    rules.add_argument("--county", help="the county (default: teams in no county, and new ones)")
+    rules.add_argument("changes", nargs="*", metavar="KEY=VALUE")
     return parser
 
 
@@ -82,6 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(settings)
         if args.command == "invite":
             return asyncio.run(_invite(settings, args))
+        if args.command == "rules":
+            return asyncio.run(_rules(settings, args.county, args.changes))
         return asyncio.run(_import(settings, args.file, args.dry_run))
     except ConfigError as exc:
         print(f"cunbot: {exc}", file=sys.stderr)
@@ -202,4 +212,21 @@ async def _import(settings: Settings, file: Path, dry_run: bool) -> int:
             unchanged=report.unchanged_teams,
         )
     )
+    return 0
+
+
+async def _rules(settings: Settings, county: str | None, changes: list[str]) -> int:
+    from handlers.checkins import policy_text
+
+    store = await open_store(settings.database, system_clock())
+    try:
+        result = await checkins.set_policy(store, system_clock(), county, changes)
+    finally:
+        await store.close()
+    if isinstance(result, Problem):
+        print(t(settings.lang, result.key, **result.params), file=sys.stderr)
+        return 2
+    if changes:
+        print(t(settings.lang, "rules.updated"))
+    print(policy_text(settings.lang, result))
     return 0

@@ -82,6 +82,8 @@ async def _render(update: Update, context: CunbotContext, result: SiteResult) ->
     elif result.outcome == "added":
         assert result.site is not None
         text = site_text(lang, result.site, "site.added")
+        if result.converted_from:
+            text += "\n" + t(lang, f"site.converted.{result.converted_from}")
     else:
         text = t(lang, f"site.{result.outcome}", name=result.name)
     await message_of(update).reply_text(text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from rules.datum import Datum, to_wgs84
 from rules.problems import Problem
 
 MIN_RADIUS_M = 50
@@ -21,6 +22,8 @@ class SiteSpec:
     latitude: float
     longitude: float
     radius_m: int
+    # The map datum the centre was typed in; latitude and longitude are already WGS-84.
+    datum: Datum = "wgs84"
 
 
 @dataclass(frozen=True)
@@ -64,12 +67,35 @@ def check_name(name: str) -> Problem | None:
     return None
 
 
+# What people call the datums: the datum itself, or the map app that shows it.
+DATUM_WORDS: dict[str, Datum] = {
+    "wgs84": "wgs84",
+    "wgs": "wgs84",
+    "gps": "wgs84",
+    "gcj02": "gcj02",
+    "gcj": "gcj02",
+    "amap": "gcj02",
+    "gaode": "gcj02",
+    "高德": "gcj02",
+    "tencent": "gcj02",
+    "腾讯": "gcj02",
+    "bd09": "bd09",
+    "baidu": "bd09",
+    "百度": "bd09",
+}
+
+
 def parse_site_add(args: list[str]) -> SiteSpec | SiteAwaitingLocation | Problem:
-    """Read ``<name> <lat> <lon> [radius]`` or ``<name>``.
+    """Read ``<name> <lat> <lon> [radius] [datum]`` or ``<name>``.
 
     Names may have spaces; coordinates copied from a map app as ``25.1,103.2`` are accepted.
+    A trailing ``gcj02`` (Amap, Tencent) or ``bd09`` (Baidu) converts the centre to WGS-84,
+    which is what Telegram reports.
     """
     tokens = " ".join(args).replace("，", " ").replace(",", " ").split()
+    datum: Datum = "wgs84"
+    if len(tokens) >= 4 and tokens[-1].lower().replace("-", "") in DATUM_WORDS:
+        datum = DATUM_WORDS[tokens.pop().lower().replace("-", "")]
     numbers = [_number(t.removesuffix("m")) for t in tokens]
     radius: float = DEFAULT_RADIUS_M
     if len(tokens) >= 4 and all(n is not None for n in numbers[-3:]):
@@ -89,4 +115,5 @@ def parse_site_add(args: list[str]) -> SiteSpec | SiteAwaitingLocation | Problem
     problem = check_name(name) or check_coordinates(lat, lon) or check_radius(radius)
     if problem:
         return problem
-    return SiteSpec(name, lat, lon, round(radius))
+    wgs_lat, wgs_lon = to_wgs84(lat, lon, datum)
+    return SiteSpec(name, round(wgs_lat, 7), round(wgs_lon, 7), round(radius), datum)

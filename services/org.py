@@ -191,6 +191,7 @@ class SiteResult:
     sites: tuple[Site, ...] = ()
     problem: Problem | None = None
     name: str | None = None
+    converted_from: str | None = None  # the map datum a typed centre was converted from
 
 
 async def _managed_team(tx: Tx, user: TgUser, chat_id: int) -> Team | Problem:
@@ -231,7 +232,8 @@ async def add_site(
         site = await tx.add_site(
             team.id, spec.name, spec.latitude, spec.longitude, spec.radius_m, now, person.id
         )
-        return SiteResult("added", team, site)
+        converted = spec.datum if spec.datum != "wgs84" else None
+        return SiteResult("added", team, site, converted_from=converted)
 
 
 async def site_from_location(

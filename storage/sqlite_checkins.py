@@ -139,6 +139,18 @@ class CheckinQueries(SqliteQueries):
         rows = await self._all(sql + " ORDER BY c.sent_at, c.id", params)
         return [_checkin(row) for row in rows]
 
+    async def export_checkins(
+        self, first: date, last: date, team_id: int | None = None
+    ) -> list[Checkin]:
+        """Every attempt on local days ``first``..``last`` (of one team, or all), in order."""
+        sql = _SELECT + " WHERE c.local_date BETWEEN ? AND ?"
+        params: list[Any] = [first.isoformat(), last.isoformat()]
+        if team_id is not None:
+            sql += " AND c.team_id = ?"
+            params.append(team_id)
+        rows = await self._all(sql + " ORDER BY c.received_at, c.id", params)
+        return [_checkin(row) for row in rows]
+
     async def member_teams(self, person_id: int) -> list[Team]:
         rows = await self._all(
             TEAM_SELECT

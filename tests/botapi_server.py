@@ -448,6 +448,7 @@ class BotApiServer:
         if len(text) > MAX_TEXT:
             raise ApiError(400, "Bad Request: message is too long")
         self._check_markup(params.get("reply_markup"))
+        self._check_private_buttons(params.get("reply_markup"), chat)
         if params.get("parse_mode") == "HTML":
             _check_html(text)
         self._check_pace(chat["id"])
@@ -586,6 +587,16 @@ class BotApiServer:
                     raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
                 if not button.get("text"):
                     raise ApiError(400, "Bad Request: BUTTON_TEXT_INVALID")
+
+    @staticmethod
+    def _check_private_buttons(markup: Any, chat: Json) -> None:
+        """A "share my location" keyboard button works only in private chats."""
+        if not isinstance(markup, dict) or chat["type"] == "private":
+            return
+        for row in markup.get("keyboard", []):
+            for button in row:
+                if isinstance(button, dict) and button.get("request_location"):
+                    raise ApiError(400, "Bad Request: BUTTON_TYPE_INVALID")
 
     def _next_message_id(self, chat_id: int) -> int:
         counter = self._message_ids.setdefault(chat_id, itertools.count(1))
@@ -831,6 +842,15 @@ class BotApiServer:
         found = find()
         assert found is not None
         return found
+
+    async def wait_until(self, check: Callable[[], bool], timeout: float = 30.0) -> None:
+        """Until ``check()`` holds over what the bot has sent (re-checked on every send)."""
+        async with self._sent_changed:
+            try:
+                await asyncio.wait_for(self._sent_changed.wait_for(check), timeout)
+            except TimeoutError:
+                seen = [(m.chat_id, m.text) for m in self.sent[-5:]]
+                raise AssertionError(f"condition never held; last sent {seen}") from None
 
     async def wait_answer(self, query_id: str, timeout: float = 10.0) -> Json:
         """How the bot answered a button press."""
