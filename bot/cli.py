@@ -21,7 +21,7 @@ from bot.i18n import t
 from rules.invites import start_link
 from rules.orgcsv import COLUMNS, decode
 from rules.problems import Problem
-from services import admin, checkins
+from services import admin
 from storage import open_store
 
 log = logging.getLogger("cunbot")
@@ -216,7 +216,9 @@ async def _import(settings: Settings, file: Path, dry_run: bool) -> int:
 
 
 async def _rules(settings: Settings, county: str | None, changes: list[str]) -> int:
+    # Imported here: geopy takes a quarter of a second to load and only this command needs it.
     from handlers.checkins import policy_text
+    from services import checkins
 
     store = await open_store(settings.database, system_clock())
     try:

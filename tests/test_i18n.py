@@ -46,3 +46,25 @@ def test_every_key_the_code_names_exists() -> None:
 def test_texts_render() -> None:
     assert t("zh", "join.joined", name="王", village="上坝") == "欢迎 王：您已加入 上坝 工作队。"
     assert t("en", "join.joined", name="Wang", village="Shangba").startswith("Welcome, Wang")
+
+
+def test_every_key_built_from_a_name_exists() -> None:
+    """Keys the code builds at run time (f"checkin.refused.{reason}") are not found by the
+    scan above, so each family is listed from the rules' own names."""
+    from typing import get_args
+
+    from rules.checkin import Reason
+    from rules.datum import DATUMS
+    from rules.days import Pace
+    from rules.policy import WINDOW_NAMES, DayRule, LiveRule
+
+    built = (
+        [f"checkin.refused.{reason}" for reason in get_args(Reason)]
+        + [f"window.{name}" for name in WINDOW_NAMES]
+        + [f"me.pace.{pace}" for pace in get_args(Pace)]
+        + [f"rules.live.{rule}" for rule in get_args(LiveRule)]
+        + [f"rules.day_rule.{rule}" for rule in get_args(DayRule)]
+        + [f"site.converted.{d}" for d in DATUMS if d != "wgs84"]
+        + ["checkin.flag.static", "checkin.flag.no_accuracy"]
+    )
+    assert [key for key in built if key not in catalogue("en")] == []
