@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import aiosqlite
@@ -12,7 +12,7 @@ import pytest
 
 from storage import open_store, sqlite_path
 from storage.migrate import available_migrations, upgrade
-from storage.models import Role
+from storage.models import Checkin, Role
 from storage.sqlite import SqliteStore
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -45,9 +45,11 @@ async def test_upgrade_from_first_version_keeps_data(tmp_path: Path) -> None:
         async with store.transaction() as tx:
             team = await tx.get_team_by_chat(-100)
             assert team is not None and team.village == "Shangba"
-            # A table from version 2 works on the upgraded file.
+            # Tables from versions 2 and 3 work on the upgraded file.
             await tx.set_chat_lang(-100, "en", NOW, None)
             assert await tx.get_chat_lang(-100) == "en"
+            assert await tx.export_checkins(NOW.date(), NOW.date()) == []
+            assert await tx.get_policy(None) is None
     finally:
         await store.close()
     # Opening again applies nothing more.
@@ -138,3 +140,54 @@ def test_database_setting(value: str, path: str) -> None:
 async def test_postgres_is_refused_clearly() -> None:
     with pytest.raises(ValueError, match="not supported yet"):
         await open_store("postgresql://localhost/cunbot", NOW)
+
+
+def _attempt(person_id: int, team_id: int, message_id: int, **changes: object) -> Checkin:
+    values: dict[str, object] = {
+        "person_id": person_id,
+        "team_id": team_id,
+        "chat_id": -100,
+        "message_id": message_id,
+        "update_id": message_id,
+        "source": "message",
+        "outcome": "checkin",
+        "reason": None,
+        "flags": ("static",),
+        "window": "morning",
+        "local_date": date(2026, 11, 23),
+        "latitude": 25.5,
+        "longitude": 103.2,
+        "accuracy_m": None,
+        "live": False,
+        "forwarded": False,
+        "venue": False,
+        "site_id": None,
+        "distance_m": None,
+        "sent_at": NOW,
+        "received_at": NOW,
+    }
+    values.update(changes)
+    return Checkin(**values)  # type: ignore[arg-type]
+
+
+async def test_checkins_are_stored_once_and_counted_once_per_window(store: SqliteStore) -> None:
+    async with store.transaction() as tx:
+        person = await tx.upsert_person(1, "Wang", None, None, None, NOW)
+        team = await tx.create_team("Shangba", "Asia/Shanghai", NOW, person.id, chat_id=-100)
+        first = await tx.record_checkin(_attempt(person.id, team.id, 1))
+        assert first is not None and first.id > 0 and first.flags == ("static",)
+        # The same message again (a redelivered update) is not a second attempt.
+        assert await tx.record_checkin(_attempt(person.id, team.id, 1)) is None
+        # A second counted check-in in the same window cannot exist; a repeat can.
+        assert await tx.record_checkin(_attempt(person.id, team.id, 2)) is None
+        repeat = await tx.record_checkin(_attempt(person.id, team.id, 3, outcome="repeat"))
+        assert repeat is not None
+        edit = _attempt(person.id, team.id, 3, source="live_edit", outcome="presence")
+        assert await tx.record_checkin(edit) is not None
+        assert await tx.record_checkin(edit) is None  # the same live update twice
+        stored = await tx.export_checkins(date(2026, 11, 23), date(2026, 11, 23), team.id)
+        assert [(c.message_id, c.source, c.outcome) for c in stored] == [
+            (1, "message", "checkin"),
+            (3, "message", "repeat"),
+            (3, "live_edit", "presence"),
+        ]
