@@ -15,7 +15,7 @@ from rules.policy import WINDOW_NAMES, Policy, Window, WindowName
 from rules.problems import Problem
 from services.org import TgUser, ensure_person, scope_of
 from storage.base import Store, Tx
-from storage.models import Checkin, Person, Team
+from storage.models import Checkin, Person, Role, Team
 
 # A moving live location is thinned: a point is kept when it crosses a site's edge, enters
 # another window, or this long after the last kept point.
@@ -274,13 +274,23 @@ class TeamDay:
     members: list[MemberDay]
 
 
+async def _group_team_and_caller(
+    tx: Tx, user: TgUser, chat_id: int
+) -> tuple[Team, Person | None, list[Role]] | Problem:
+    """The group's team, and the caller with the roles they hold (none if never seen)."""
+    team = await tx.get_team_by_chat(chat_id)
+    if team is None:
+        return Problem("err.no_team")
+    person = await tx.get_person_by_tg(user.id)
+    return team, person, await tx.active_roles(person.id) if person else []
+
+
 async def team_today(store: Store, now: datetime, user: TgUser, chat_id: int) -> TeamDay | Problem:
     async with store.transaction() as tx:
-        team = await tx.get_team_by_chat(chat_id)
-        if team is None:
-            return Problem("err.no_team")
-        person = await tx.get_person_by_tg(user.id)
-        roles = await tx.active_roles(person.id) if person else []
+        found = await _group_team_and_caller(tx, user, chat_id)
+        if isinstance(found, Problem):
+            return found
+        team, _, roles = found
         if not access.may_see_team_day(roles, scope_of(team)):
             return Problem("today.err.not_allowed")
         policy = await policy_for(tx, team)
@@ -330,11 +340,10 @@ async def set_policy_in_chat(
 ) -> PolicyView | Problem:
     """``/rules set …`` in a team's group, by an admin of the team's county."""
     async with store.transaction() as tx:
-        team = await tx.get_team_by_chat(chat_id)
-        if team is None:
-            return Problem("err.no_team")
-        person = await tx.get_person_by_tg(user.id)
-        roles = await tx.active_roles(person.id) if person else []
+        found = await _group_team_and_caller(tx, user, chat_id)
+        if isinstance(found, Problem):
+            return found
+        team, person, roles = found
         if not access.may_set_policy(roles, scope_of(team)):
             return Problem("rules.err.not_admin")
         changed = policies.apply_changes(await policy_for(tx, team), words)

@@ -360,3 +360,16 @@ async def test_a_burst_of_50_check_ins_is_all_recorded_and_answered_within_teleg
     rows = await stored(bot.settings, clock)
     assert len(rows) == 50 and {r.outcome for r in rows} == {"checkin"}
     assert server.rate_limited == []
+
+
+async def test_a_team_without_a_site_is_told_to_add_one(
+    bot: BotHarness, server: BotApiServer, clock: FakeClock
+) -> None:
+    await bot.say(GROUP, LEADER, "/setup Shangba")
+    _, answer = await share(server, GROUP, LEADER, **LIVE)
+    assert (
+        answer.text
+        == "❌ Li: this team has no attendance site yet. A leader adds one with /site add."
+    )
+    [row] = await stored(bot.settings, clock)
+    assert (row.outcome, row.reason, row.site_id) == ("refused", "no_site", None)
