@@ -99,7 +99,7 @@ def _answer(lang: str, result: CheckinResult, default_tz: str) -> str:
         key = "checkin.ok_live" if record.source == "live_edit" else "checkin.ok"
         line = t(lang, key, name=name, window=window, time=time, site=site, distance=distance)
         if record.flags:
-            flags = "; ".join(t(lang, f"checkin.flag.{flag}") for flag in record.flags)
+            flags = t(lang, "sep.list").join(t(lang, f"checkin.flag.{f}") for f in record.flags)
             line = t(lang, "checkin.flagged", line=line, flags=flags)
         return line
     if result.outcome == "repeat":
@@ -194,7 +194,7 @@ def _month_text(lang: str, name: str, view: MonthView) -> str:
 
 
 def _checkin_items(lang: str, rows: list[Checkin], tz: str) -> str:
-    return ", ".join(
+    return t(lang, "sep.list").join(
         f"{t(lang, f'window.{r.window}')} {local_moment(r.sent_at, tz).strftime('%H:%M')}"
         for r in rows
         if r.window
@@ -212,17 +212,13 @@ async def today(update: Update, context: CunbotContext) -> None:
     if isinstance(result, Problem):
         await reply_problem(update, context, result)
         return
-    await message_of(update).reply_text(
-        _day_text(await context.lang(update), result, context.now())
-    )
+    await message_of(update).reply_text(_day_text(await context.lang(update), result))
 
 
-def _day_text(lang: str, day: TeamDay, now: datetime) -> str:
+def _day_text(lang: str, day: TeamDay) -> str:
     lines = [t(lang, "today.title", village=day.team.village, date=day.day.isoformat())]
     if not day.members:
         return "\n".join([*lines, t(lang, "today.none")])
-    local_now = local_moment(now, day.team.tz).time().replace(tzinfo=None)
-    windows_left = any(w.end is None or local_now < w.end for w in day.policy.day_windows)
     checked = 0
     for member in day.members:
         name = member.person.display_name
@@ -231,7 +227,7 @@ def _day_text(lang: str, day: TeamDay, now: datetime) -> str:
             checked += 1
             line = t(lang, "today.checked", name=name, items=items)
         else:
-            line = t(lang, "today.waiting" if windows_left else "today.missed", name=name)
+            line = t(lang, "today.waiting" if day.windows_left else "today.missed", name=name)
         if member.left_site_at is not None:
             left = local_moment(member.left_site_at, day.team.tz).strftime("%H:%M")
             line = t(lang, "today.left_site", line=line, time=left)
@@ -266,7 +262,9 @@ async def rules(update: Update, context: CunbotContext) -> None:
 def policy_text(lang: str, view: PolicyView) -> str:
     policy = view.policy
     scope = view.county or t(lang, "rules.scope_default")
-    windows = ", ".join(f"{t(lang, f'window.{w.name}')} {w.label}" for w in policy.windows)
+    windows = t(lang, "sep.list").join(
+        f"{t(lang, f'window.{w.name}')} {w.label}" for w in policy.windows
+    )
     quota = (
         t(lang, "rules.quota_nights", days=policy.days, nights=policy.nights)
         if policy.nights

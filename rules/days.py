@@ -21,6 +21,11 @@ DayStatus = Literal["present", "absent", "leave", "pending", "future", "outside"
 Pace = Literal["met", "on_track", "at_risk", "behind"]
 
 
+def day_windows_left(policy: Policy, now: time) -> bool:
+    """Whether a day window is still open or ahead at local time ``now``."""
+    return any(w.end is None or now < w.end for w in policy.day_windows)
+
+
 def classify_day(
     day: date,
     today: date,
@@ -40,7 +45,7 @@ def classify_day(
     present = bool(got) if policy.day_rule == "any" else got == needed
     if present:
         return "present"
-    if day == today and any(w.end is None or now < w.end for w in policy.day_windows):
+    if day == today and day_windows_left(policy, now):
         return "pending"
     return "absent"
 

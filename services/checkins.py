@@ -10,7 +10,7 @@ from typing import Literal
 from rules import access
 from rules import policy as policies
 from rules.checkin import Fix, Verdict, judge, local_moment, nearest_site
-from rules.days import MonthFigures, month_figures
+from rules.days import MonthFigures, day_windows_left, month_figures
 from rules.policy import WINDOW_NAMES, Policy, Window, WindowName
 from rules.problems import Problem
 from services.org import TgUser, ensure_person, scope_of
@@ -272,6 +272,7 @@ class TeamDay:
     day: date
     policy: Policy
     members: list[MemberDay]
+    windows_left: bool  # a member with no check-in yet may still make one today
 
 
 async def _group_team_and_caller(
@@ -294,7 +295,8 @@ async def team_today(store: Store, now: datetime, user: TgUser, chat_id: int) ->
         if not access.may_see_team_day(roles, scope_of(team)):
             return Problem("today.err.not_allowed")
         policy = await policy_for(tx, team)
-        day = local_moment(now, team.tz).date()
+        local = local_moment(now, team.tz)
+        day = local.date()
         rows = await tx.team_checkins(
             team.id, day, day, outcomes=("checkin", "presence", "refused")
         )
@@ -305,7 +307,8 @@ async def team_today(store: Store, now: datetime, user: TgUser, chat_id: int) ->
             mine = [r for r in rows if r.person_id == held.person.id]
             counted = [r for r in mine if r.outcome == "checkin"]
             members.append(MemberDay(held.person, counted, _left_site_at(mine)))
-        return TeamDay(team, day, policy, members)
+        left = day_windows_left(policy, local.time().replace(tzinfo=None))
+        return TeamDay(team, day, policy, members, left)
 
 
 def _left_site_at(rows: list[Checkin]) -> datetime | None:
