@@ -11,11 +11,18 @@ import io
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from rules.geo import DEFAULT_RADIUS_M, check_coordinates, check_name, check_radius
+from rules.datum import to_wgs84
+from rules.geo import (
+    DATUM_WORDS,
+    DEFAULT_RADIUS_M,
+    check_coordinates,
+    check_name,
+    check_radius,
+)
 from rules.problems import Problem
 
 REQUIRED = ("county", "township", "team_code", "village")
-OPTIONAL = ("tz", "site_name", "latitude", "longitude", "radius_m")
+OPTIONAL = ("tz", "site_name", "latitude", "longitude", "radius_m", "datum")
 COLUMNS = REQUIRED + OPTIONAL
 
 
@@ -106,12 +113,15 @@ def parse_org_csv(text: str, default_tz: str) -> tuple[list[TeamRow], list[RowPr
             )
             teams[code] = team
         if row["site_name"]:
+            # A centre copied from Amap or Baidu is stored as what phones report (WGS-84).
+            datum = DATUM_WORDS[row.get("datum", "").lower().replace("-", "") or "wgs84"]
+            lat, lon = to_wgs84(float(row["latitude"]), float(row["longitude"]), datum)
             team.sites.append(
                 SiteRow(
                     line,
                     row["site_name"],
-                    float(row["latitude"]),
-                    float(row["longitude"]),
+                    round(lat, 7) if datum != "wgs84" else lat,
+                    round(lon, 7) if datum != "wgs84" else lon,
                     round(float(row["radius_m"])) if row["radius_m"] else DEFAULT_RADIUS_M,
                 )
             )
@@ -136,6 +146,9 @@ def _check_row(row: dict[str, str], teams: dict[str, TeamRow], default_tz: str) 
             tz,
         ):
             return Problem("import.err.team_differs", {"code": team.code, "line": team.line})
+    datum = row.get("datum", "")
+    if datum and datum.lower().replace("-", "") not in DATUM_WORDS:
+        return Problem("import.err.datum", {"datum": datum})
     site_cells = (row["site_name"], row["latitude"], row["longitude"])
     if not any(site_cells):
         return Problem("import.err.radius_without_site") if row["radius_m"] else None

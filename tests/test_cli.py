@@ -167,3 +167,26 @@ async def test_cunbot_run_serves_and_stops_on_sigterm(
     assert process.returncode == 0, err.decode()
     assert server.token.split(":")[1] not in err.decode()  # the token never reaches the log
     assert "is running" in err.decode()
+
+
+async def test_import_with_a_datum_column_is_idempotent(
+    settings: Settings, clock: FakeClock, tmp_path: Path
+) -> None:
+    csv = tmp_path / "org.csv"
+    csv.write_text(
+        "county,township,team_code,village,tz,site_name,latitude,longitude,radius_m,datum\n"
+        "Huize,Dahai,HZ-001,Shangba,,Office,39.91334545536069,116.38404722455657,,高德\n"
+    )
+    assert (await run_cli(settings, "import", str(csv)))[0] == 0
+    code, out, err = await run_cli(settings, "import", str(csv))
+    assert code == 0, err
+    assert "(1 teams already there)" in out
+    store = await SqliteStore.open(settings.database, clock())
+    try:
+        async with store.transaction() as tx:
+            team = await tx.get_team_by_code("HZ-001")
+            assert team is not None
+            [site] = await tx.list_sites(team.id)
+    finally:
+        await store.close()
+    assert (round(site.latitude, 6), round(site.longitude, 6)) == (39.911954, 116.377817)

@@ -307,3 +307,21 @@ def test_answers_burst_then_spread() -> None:
     spread = next_send_at([0.0] * 5, 0.5, GROUP_ANSWERS)
     assert spread == pytest.approx(GROUP_ANSWERS.spacing)
     assert next_send_at([0.0, 1.0], 1.0, Limit(2, 10.0)) == 10.0
+
+
+def test_import_converts_sites_given_in_a_chinese_map_datum() -> None:
+    from rules.orgcsv import parse_org_csv
+
+    header = "county,township,team_code,village,tz,site_name,latitude,longitude,radius_m,datum\n"
+    gcj = WGS_GCJ[2][1]
+    text = header + (
+        f"Huize,Dahai,HZ-001,Shangba,,Office,{gcj[0]},{gcj[1]},,gcj02\n"
+        "Huize,Dahai,HZ-001,Shangba,,School,25.51,103.21,150,\n"
+        "Huize,Dahai,HZ-002,Xiaba,,Office,25.6,103.3,,google\n"
+    )
+    teams, problems = parse_org_csv(text, "Asia/Shanghai")
+    [office, school] = teams[0].sites
+    assert (office.latitude, office.longitude) == pytest.approx(WGS_GCJ[2][0], abs=1e-6)
+    assert (school.latitude, school.longitude) == (25.51, 103.21)
+    [bad] = problems
+    assert (bad.line, bad.problem.key) == (4, "import.err.datum")
