@@ -55,7 +55,12 @@ async def policy_for(tx: Tx, team: Team | None) -> Policy:
 
 
 def _record(
-    person: Person, team: Team | None, report: LocationReport, verdict: Verdict, now: datetime
+    person: Person,
+    team: Team | None,
+    report: LocationReport,
+    verdict: Verdict,
+    now: datetime,
+    source: Literal["message", "live_edit"] = "message",
 ) -> Checkin:
     fix = report.fix
     return Checkin(
@@ -64,7 +69,7 @@ def _record(
         chat_id=report.chat_id,
         message_id=report.message_id,
         update_id=report.update_id,
-        source="message",
+        source=source,
         outcome=verdict.outcome,
         reason=verdict.reason,
         flags=verdict.flags,
@@ -123,32 +128,29 @@ async def check_in(
             team = await tx.get_team(existing.team_id) if existing.team_id else None
             person = await tx.get_person_by_tg(user.id)
             return CheckinResult("duplicate", person, team, existing)
+        person = await ensure_person(tx, user, now)
         if report.private:
-            person = await ensure_person(tx, user, now)
+            group_team = None
             team = await _team_for_private(tx, person, report.fix)
         else:
-            team = await tx.get_team_by_chat(report.chat_id)
-            if team is None:
+            group_team = await tx.get_team_by_chat(report.chat_id)
+            if group_team is None:
                 return CheckinResult("ignored")  # a group that is not a team
-            person = await ensure_person(tx, user, now)
-            if not access.is_member(await tx.active_roles(person.id), team.id):
-                team = None
+            roles = await tx.active_roles(person.id)
+            team = group_team if access.is_member(roles, group_team.id) else None
         policy = await policy_for(tx, team)
         if team is None:
-            verdict = judge(report.fix, [], policy, default_tz, now, started_at)
+            # Kept against the group's team (if any), so a leader sees who tried to check in.
+            tz = group_team.tz if group_team else default_tz
+            verdict = judge(report.fix, [], policy, tz, now, started_at)
             verdict = replace(verdict, outcome="refused", reason="not_member")
-            group_team = None if report.private else await tx.get_team_by_chat(report.chat_id)
             record = await tx.record_checkin(_record(person, group_team, report, verdict, now))
             return CheckinResult("refused", person, group_team, record, policy=policy)
         sites = await tx.list_sites(team.id)
         verdict = judge(report.fix, sites, policy, team.tz, now, started_at)
-        earlier = None
-        if verdict.outcome == "checkin" and verdict.window:
-            earlier = await tx.window_checkin(
-                person.id, team.id, verdict.local_date, verdict.window
-            )
-            if earlier is not None:
-                verdict = replace(verdict, outcome="repeat")
+        earlier = await _counted_already(tx, person, team, verdict)
+        if earlier is not None:
+            verdict = replace(verdict, outcome="repeat")
         record = await tx.record_checkin(_record(person, team, report, verdict, now))
         return CheckinResult(
             verdict.outcome,
@@ -187,7 +189,7 @@ async def live_update(
             )
             if earlier is None:
                 record = await tx.record_checkin(
-                    replace(_record(person, team, report, verdict, now), source="live_edit")
+                    _record(person, team, report, verdict, now, "live_edit")
                 )
                 return CheckinResult("checkin", person, team, record, policy=policy)
             verdict = replace(verdict, outcome="presence")
@@ -196,9 +198,7 @@ async def live_update(
         last = await tx.last_point(report.chat_id, report.message_id)
         if last is not None and not _worth_keeping(last, verdict, fix.sent_at):
             return CheckinResult("ignored")
-        await tx.record_checkin(
-            replace(_record(person, team, report, verdict, now), source="live_edit")
-        )
+        await tx.record_checkin(_record(person, team, report, verdict, now, "live_edit"))
         return CheckinResult("ignored", person, team)
 
 
@@ -242,9 +242,8 @@ async def my_month(
             rows = await tx.team_checkins(team.id, first, today, person_id=person.id)
             checked: dict[date, set[WindowName]] = {}
             for row in rows:
-                for name in WINDOW_NAMES:
-                    if row.window == name:
-                        checked.setdefault(row.local_date, set()).add(name)
+                if row.window in WINDOW_NAMES:
+                    checked.setdefault(row.local_date, set()).add(row.window)
             since = await tx.member_since(person.id, team.id)
             figures = month_figures(
                 today,
@@ -330,11 +329,12 @@ class PolicyView:
 
 async def show_policy(store: Store, chat_id: int, user: TgUser, private: bool) -> PolicyView:
     async with store.transaction() as tx:
-        team = await tx.get_team_by_chat(chat_id) if not private else None
         if private:
             person = await tx.get_person_by_tg(user.id)
             teams = await tx.member_teams(person.id) if person else []
             team = teams[0] if teams else None
+        else:
+            team = await tx.get_team_by_chat(chat_id)
         return PolicyView(await policy_for(tx, team), team.county_name if team else None, team)
 
 
