@@ -99,13 +99,28 @@ def visible_commands(
             return commands
         commands += ["team", "rules"]
         if is_member(held, scope.team_id):
-            commands += ["checkin", "me", "leave_team"]
+            commands += ["checkin", "me", "leave", "back", "leaves", "leave_team"]
         else:
             commands.append("join")
         if may_see_team_day(held, scope):
             commands.append("today")
+            if not is_member(held, scope.team_id):
+                commands.append("leaves")
         if can_manage_team(held, scope):
             commands += ["setup", "site"]
         return commands
-    commands += ["checkin", "me", "rules", "start"]
+    commands += ["checkin", "me", "leave", "back", "leaves", "rules", "start"]
     return commands
+
+
+def may_decide_leave(roles: Iterable[Role], scope: Scope, level: str, escalated: bool) -> bool:
+    """Leave is decided at the level its route has reached: the team's leaders, the
+    township's coordinators or the county's admins. Escalated, the level above may too."""
+    held = list(roles)
+    allowed = {
+        "leader": is_leader(held, scope.team_id),
+        "township": is_coordinator_for(held, scope),
+        "county": scope.county_id is not None and is_admin_for(held, scope),
+    }
+    above = {"leader": "township", "township": "county", "county": None}[level]
+    return allowed[level] or (escalated and above is not None and allowed[above])

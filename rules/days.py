@@ -2,8 +2,9 @@
 
 A day is judged in the team's time zone from the windows the member checked in. Nights are
 counted apart (Huaihua wants 22 days *of which* 15 nights). Leave days are excused: neither
-present nor absent. Today is "pending" while a day window the member could still use is open
-or ahead.
+present nor absent, unless the member checked in anyway: presence on a leave day counts as
+presence. Official business may be *credited* as presence where the county says so. Today is
+"pending" while a day window the member could still use is open or ahead.
 """
 
 from __future__ import annotations
@@ -34,17 +35,18 @@ def classify_day(
     policy: Policy,
     *,
     on_leave: bool = False,
+    credited: bool = False,
 ) -> DayStatus:
     """One day of one member. ``now`` is the team's local time on ``today``."""
-    if on_leave:
-        return "leave"
     if day > today:
-        return "future"
+        return "leave" if on_leave else "future"
     needed = {w.name for w in policy.day_windows}
     got = needed & set(checked)
     present = bool(got) if policy.day_rule == "any" else got == needed
-    if present:
+    if present or credited:
         return "present"
+    if on_leave:
+        return "leave"
     if day == today and day_windows_left(policy, now):
         return "pending"
     return "absent"
@@ -93,6 +95,7 @@ def month_figures(
     *,
     joined: date | None = None,
     leave_days: Collection[date] = frozenset(),
+    credited_days: Collection[date] = frozenset(),
 ) -> MonthFigures:
     """The month of ``today`` so far, and whether the member's pace reaches the quota."""
     month_first, last = month_bounds(today)
@@ -102,7 +105,15 @@ def month_figures(
     day = first
     while day <= last:
         marks = checked.get(day, ())
-        status = classify_day(day, today, now, marks, policy, on_leave=day in leave_days)
+        status = classify_day(
+            day,
+            today,
+            now,
+            marks,
+            policy,
+            on_leave=day in leave_days,
+            credited=day in credited_days,
+        )
         if day <= today and status in counts:
             counts[status] += 1
         if day <= today and "night" in marks and status != "leave":

@@ -19,6 +19,8 @@ WindowName = Literal["morning", "evening", "night"]
 WINDOW_NAMES: tuple[WindowName, ...] = ("morning", "evening", "night")
 LiveRule = Literal["required", "flagged"]
 DayRule = Literal["any", "all"]
+# Official business away from the village: excused leave, or a day of work that counts.
+OfficialRule = Literal["leave", "presence"]
 
 # A location reaching a running bot more than this long after it was sent is stale.
 STALE_SECONDS = 120
@@ -56,6 +58,17 @@ class Policy:
     nights: int = 0
     # "any": a check-in in any day window makes the day; "all": every day window is needed.
     day_rule: DayRule = "any"
+    # Leave: up to this many days the township decides, more the county.
+    leave_township_days: int = 3
+    # An optional first step at the team's leader, before the township or county.
+    leave_leader_step: bool = False
+    leave_max_days: int = 30
+    # Sick leave may start this many days back (a member falls ill before they can ask).
+    leave_sick_back_days: int = 2
+    # Approvers are reminded after this many hours; after twice as long the level above
+    # is asked too. 0 turns both off.
+    leave_remind_hours: int = 12
+    official: OfficialRule = "leave"
 
     def window(self, name: str) -> Window | None:
         return next((w for w in self.windows if w.name == name), None)
@@ -80,6 +93,12 @@ def to_json(policy: Policy) -> str:
             "days": policy.days,
             "nights": policy.nights,
             "day_rule": policy.day_rule,
+            "leave_township": policy.leave_township_days,
+            "leave_leader": "on" if policy.leave_leader_step else "off",
+            "leave_max": policy.leave_max_days,
+            "sick_back": policy.leave_sick_back_days,
+            "leave_remind": policy.leave_remind_hours,
+            "official": policy.official,
         },
         ensure_ascii=False,
     )
@@ -127,9 +146,37 @@ def _parse_window(name: WindowName, span: str) -> Window | Problem | None:
     return Window(name, start, end)
 
 
-_SCALARS = ("accuracy_m", "live", "days", "nights", "day_rule")
+_SCALARS = (
+    "accuracy_m",
+    "live",
+    "days",
+    "nights",
+    "day_rule",
+    "leave_township",
+    "leave_leader",
+    "leave_max",
+    "sick_back",
+    "leave_remind",
+    "official",
+)
 _ALIASES = {"accuracy": "accuracy_m"}
-_CHOICES = {"live": ("required", "flagged"), "day_rule": ("any", "all")}
+# Words a county types, and the policy field each sets.
+_NUMBERS = {
+    "accuracy_m": "accuracy_m",
+    "days": "days",
+    "nights": "nights",
+    "leave_township": "leave_township_days",
+    "leave_max": "leave_max_days",
+    "sick_back": "leave_sick_back_days",
+    "leave_remind": "leave_remind_hours",
+}
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "live": ("required", "flagged"),
+    "day_rule": ("any", "all"),
+    "official": ("leave", "presence"),
+}
+_SWITCHES = {"leave_leader": "leave_leader_step"}
+_ON_OFF = {"on": True, "yes": True, "true": True, "off": False, "no": False, "false": False}
 
 
 def apply_changes(
@@ -156,15 +203,15 @@ def apply_changes(
                 windows.pop(key, None)
             else:
                 windows[window.name] = window
-        elif key in ("accuracy_m", "days", "nights"):
+        elif key in _NUMBERS:
             number = _whole(value)
             if number is None:
                 return Problem("rules.err.number", {"key": key, "value": value})
-            changes[key] = number
-        elif (key == "live" and value in ("required", "flagged")) or (
-            key == "day_rule" and value in ("any", "all")
-        ):
+            changes[_NUMBERS[key]] = number
+        elif key in _CHOICES and value in _CHOICES[key]:
             changes[key] = value
+        elif key in _SWITCHES and value.lower() in _ON_OFF:
+            changes[_SWITCHES[key]] = _ON_OFF[value.lower()]
         else:
             return Problem("rules.err.word", {"value": word})
     ordered = tuple(sorted(windows.values(), key=lambda w: w.start))
@@ -194,4 +241,12 @@ def _check_figures(policy: Policy) -> Problem | None:
         return Problem("rules.err.no_night_window", {"nights": policy.nights})
     if not policy.day_windows and policy.days > 0:
         return Problem("rules.err.no_day_window")
+    leave_figures = (
+        1 <= policy.leave_max_days <= 366
+        and 0 <= policy.leave_township_days <= 366
+        and 0 <= policy.leave_sick_back_days <= 14
+        and 0 <= policy.leave_remind_hours <= 168
+    )
+    if not leave_figures:
+        return Problem("rules.err.leave_figures")
     return None
