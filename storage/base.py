@@ -18,6 +18,9 @@ from storage.models import (
     County,
     Event,
     Invite,
+    LeaveDecision,
+    LeaveMessage,
+    LeaveRequest,
     PendingInput,
     Person,
     Role,
@@ -159,6 +162,65 @@ class Tx(Protocol):
     async def set_policy(
         self, county_id: int | None, policy: str, now: datetime, actor_id: int | None
     ) -> None: ...
+
+    # --- leave
+    async def create_leave(
+        self,
+        person_id: int,
+        team_id: int,
+        kind: str,
+        first: date,
+        last: date,
+        reason: str,
+        route: tuple[str, ...],
+        chat_id: int,
+        now: datetime,
+    ) -> LeaveRequest: ...
+    async def get_leave(self, request_id: int) -> LeaveRequest | None: ...
+    async def person_leave(
+        self, person_id: int, states: tuple[str, ...] = ..., limit: int = 50
+    ) -> list[LeaveRequest]: ...
+    async def team_leave(
+        self, team_id: int, first: date, last: date, states: tuple[str, ...] = ...
+    ) -> list[LeaveRequest]: ...
+    async def pending_leave(self) -> list[LeaveRequest]: ...
+    async def unreturned_leave(self, before: date) -> list[LeaveRequest]: ...
+    async def decide_leave(
+        self,
+        leave: LeaveRequest,
+        decision: str,
+        actor_id: int,
+        now: datetime,
+        note: str | None = None,
+    ) -> bool: ...
+    async def leave_decisions(self, request_id: int) -> list[LeaveDecision]: ...
+    async def cancel_leave(self, leave: LeaveRequest, actor_id: int, now: datetime) -> bool: ...
+    async def return_from_leave(
+        self, leave: LeaveRequest, day: date, actor_id: int, now: datetime
+    ) -> bool: ...
+    async def mark_leave(
+        self, leave: LeaveRequest, what: str, now: datetime, **data: Any
+    ) -> bool: ...
+    async def add_leave_message(
+        self,
+        request_id: int,
+        person_id: int | None,
+        purpose: str,
+        chat_id: int,
+        message_id: int,
+        step: int,
+        now: datetime,
+    ) -> None: ...
+    async def leave_messages(self, request_id: int) -> list[LeaveMessage]: ...
+    async def role_holders(
+        self,
+        role: str,
+        *,
+        team_id: int | None = None,
+        township_id: int | None = None,
+        county_id: int | None = None,
+    ) -> list[Person]: ...
+    async def get_person(self, person_id: int) -> Person: ...
 
     # --- audit
     async def events(self, team_id: int | None = None, kind: str | None = None) -> list[Event]: ...

@@ -136,3 +136,62 @@ class Checkin:
     id: int = 0
     site_name: str | None = None
     site_radius_m: int | None = None
+
+
+@dataclass(frozen=True)
+class LeaveRequest:
+    """A member's leave as asked, routed and decided. Days are the team's calendar days."""
+
+    id: int
+    person_id: int
+    team_id: int
+    kind: str
+    first: date
+    last: date
+    reason: str
+    route: tuple[str, ...]  # the levels that decide, in order
+    step: int  # index into route of the level deciding now
+    state: Literal["pending", "approved", "rejected", "cancelled"]
+    chat_id: int
+    requested_at: datetime
+    step_since: datetime
+    reminded_at: datetime | None = None
+    escalated_at: datetime | None = None
+    decided_at: datetime | None = None
+    decided_by: int | None = None
+    note: str | None = None
+    returned_at: datetime | None = None
+    returned_day: date | None = None
+    overdue_at: datetime | None = None
+
+    @property
+    def level(self) -> str:
+        """The level deciding now (or, once decided, the last one that did)."""
+        return self.route[min(self.step, len(self.route) - 1)]
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+
+@dataclass(frozen=True)
+class LeaveDecision:
+    request_id: int
+    step: int
+    level: str
+    decision: Literal["approved", "rejected"]
+    decided_by: int
+    decided_at: datetime
+    note: str | None
+
+
+@dataclass(frozen=True)
+class LeaveMessage:
+    """A copy of a request the bot sent with buttons, to edit when it is decided."""
+
+    request_id: int
+    person_id: int | None
+    purpose: Literal["approver", "member"]
+    chat_id: int
+    message_id: int
+    step: int

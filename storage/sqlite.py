@@ -33,6 +33,7 @@ from storage.models import (
 )
 from storage.sqlite_base import TEAM_SELECT, from_db, team_from_row, to_db
 from storage.sqlite_checkins import CheckinQueries
+from storage.sqlite_leave import LeaveQueries
 
 
 def _person(row: Iterable[Any]) -> Person:
@@ -42,7 +43,7 @@ def _person(row: Iterable[Any]) -> Person:
 _PERSON_COLUMNS = "p.id, p.tg_user_id, p.first_name, p.last_name, p.username, p.language_code"
 
 
-class SqliteTx(CheckinQueries):
+class SqliteTx(CheckinQueries, LeaveQueries):
     """One transaction on the shared connection."""
 
     # ------------------------------------------------------------------ people

@@ -191,3 +191,48 @@ async def test_checkins_are_stored_once_and_counted_once_per_window(store: Sqlit
             (3, "message", "repeat"),
             (3, "live_edit", "presence"),
         ]
+
+
+async def test_a_leave_step_is_decided_once_and_marks_are_claimed_once(
+    store: SqliteStore,
+) -> None:
+    async with store.transaction() as tx:
+        wang = await tx.upsert_person(1, "Wang", None, None, None, NOW)
+        li = await tx.upsert_person(2, "Li", None, None, None, NOW)
+        team = await tx.create_team("Shangba", "Asia/Shanghai", NOW, None, chat_id=-1)
+        leave = await tx.create_leave(
+            wang.id, team.id, "sick", date(2026, 11, 25), date(2026, 11, 27), "flu",
+            ("leader", "township"), -1, NOW,
+        )  # fmt: skip
+        assert await tx.mark_leave(leave, "reminded", NOW)
+        assert not await tx.mark_leave(leave, "reminded", NOW)
+        # Two approvers deciding the same step: the second matches nothing.
+        assert await tx.decide_leave(leave, "approved", li.id, NOW)
+        assert not await tx.decide_leave(leave, "approved", li.id, NOW)
+        moved = await tx.get_leave(leave.id)
+        assert moved is not None
+        assert (moved.state, moved.step, moved.level, moved.reminded_at) == (
+            "pending",
+            1,
+            "township",
+            None,  # a new step is reminded afresh
+        )
+        assert await tx.decide_leave(moved, "rejected", li.id, NOW, "inspection")
+        assert not await tx.cancel_leave(moved, wang.id, NOW)  # no longer pending
+        done = await tx.get_leave(leave.id)
+        assert done is not None and (done.state, done.note) == ("rejected", "inspection")
+        assert [d.decision for d in await tx.leave_decisions(leave.id)] == ["approved", "rejected"]
+        kinds = [e.kind for e in await tx.events(team.id) if e.kind.startswith("leave.")]
+        assert kinds == [
+            "leave.requested",
+            "leave.routed",
+            "leave.reminded",
+            "leave.approved",
+            "leave.routed",
+            "leave.rejected",
+        ]
+        with pytest.raises(sqlite3.IntegrityError):
+            await tx.create_leave(
+                wang.id, team.id, "sick", date(2026, 11, 27), date(2026, 11, 25), "x",
+                ("township",), -1, NOW,
+            )  # fmt: skip
