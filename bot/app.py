@@ -18,6 +18,7 @@ from bot.context import BotData, CunbotContext
 from bot.i18n import t
 from bot.outbox import Outbox
 from bot.pacing import PacedRateLimiter
+from scheduler import schedule_all
 from storage import open_store
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,9 @@ MENU_COMMANDS = (
     "join",
     "team",
     "site",
+    "leave",
+    "back",
+    "leaves",
     "rules",
     "lang",
     "leave_team",
@@ -67,6 +71,7 @@ async def on_startup(app: CunbotApp) -> None:
     app.bot_data.store = store
     app.bot_data.started_at = app.bot_data.clock()
     app.bot_data.outbox = Outbox(app.bot)
+    schedule_all(app, settings)
     me = app.bot.bot
     async with store.transaction() as tx:
         await tx.set_meta("bot_username", me.username)

@@ -54,6 +54,8 @@ class Settings:
     lang: str = "zh"
     # How long one getUpdates call waits on Telegram's side, in seconds.
     poll_timeout: int = 10
+    # How often timed jobs look for what is due (leave reminders), in seconds.
+    sweep_seconds: float = 300.0
 
     def require_token(self) -> str:
         if self.token is None or not self.token.reveal():
@@ -79,6 +81,7 @@ _ENV = {
     "CUNBOT_TZ": "tz",
     "CUNBOT_LANG": "lang",
     "CUNBOT_POLL_TIMEOUT": "poll_timeout",
+    "CUNBOT_SWEEP_SECONDS": "sweep_seconds",
 }
 
 
@@ -114,6 +117,11 @@ def _coerced(values: dict[str, Any]) -> dict[str, Any]:
             out["poll_timeout"] = int(out["poll_timeout"])
         except ValueError:
             raise ConfigError("CUNBOT_POLL_TIMEOUT must be a whole number of seconds") from None
+    if "sweep_seconds" in out:
+        try:
+            out["sweep_seconds"] = float(out["sweep_seconds"])
+        except ValueError:
+            raise ConfigError("CUNBOT_SWEEP_SECONDS must be a number of seconds") from None
     for key in ("database", "api_url", "tz", "lang"):
         if key in out:
             out[key] = str(out[key]).strip()
@@ -132,4 +140,6 @@ def _validated(settings: Settings) -> Settings:
         raise ConfigError(f"CUNBOT_API_URL must start with http:// or https://, not {api_url!r}")
     if settings.poll_timeout < 0:
         raise ConfigError("CUNBOT_POLL_TIMEOUT cannot be negative")
+    if settings.sweep_seconds <= 0:
+        raise ConfigError("CUNBOT_SWEEP_SECONDS must be more than 0")
     return replace(settings, api_url=api_url)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import checkins, sites, system, team
+from handlers import checkins, leave, sites, system, team
 
 
 def register_all(app: Application) -> None:
@@ -13,4 +13,5 @@ def register_all(app: Application) -> None:
     team.register(app)
     sites.register(app)
     checkins.register(app)
+    leave.register(app)
     system.register_last(app)

@@ -190,6 +190,17 @@ def _month_text(lang: str, name: str, view: MonthView) -> str:
         lines.append(t(lang, "me.need_nights", need=f.need_nights))
     items = _checkin_items(lang, view.today, view.team.tz)
     lines.append(t(lang, "me.today", items=items) if items else t(lang, "me.today_none"))
+    for r in view.leave:
+        lines.append(
+            t(
+                lang,
+                f"me.leave_{r.state}",
+                id=r.id,
+                kind=t(lang, f"leave.kind.{r.kind}"),
+                first=r.first.isoformat(),
+                last=r.last.isoformat(),
+            )
+        )
     return "\n".join(lines)
 
 
@@ -219,20 +230,35 @@ def _day_text(lang: str, day: TeamDay) -> str:
     lines = [t(lang, "today.title", village=day.team.village, date=day.day.isoformat())]
     if not day.members:
         return "\n".join([*lines, t(lang, "today.none")])
-    checked = 0
+    checked = on_leave = 0
     for member in day.members:
         name = member.person.display_name
         items = _checkin_items(lang, member.checkins, day.team.tz)
         if items:
             checked += 1
             line = t(lang, "today.checked", name=name, items=items)
+        elif member.leave is not None:
+            on_leave += 1
+            line = t(
+                lang,
+                "today.on_leave",
+                name=name,
+                kind=t(lang, f"leave.kind.{member.leave.kind}"),
+                last=member.leave.last.isoformat(),
+            )
         else:
             line = t(lang, "today.waiting" if day.windows_left else "today.missed", name=name)
         if member.left_site_at is not None:
             left = local_moment(member.left_site_at, day.team.tz).strftime("%H:%M")
             line = t(lang, "today.left_site", line=line, time=left)
+        if member.overdue is not None:
+            line = t(
+                lang, "today.overdue", line=line, id=member.overdue.id, last=member.overdue.last
+            )
         lines.append(line)
     lines.append(t(lang, "today.summary", checked=checked, total=len(day.members)))
+    if on_leave:
+        lines.append(t(lang, "today.summary_leave", n=on_leave))
     return "\n".join(lines)
 
 
@@ -278,6 +304,19 @@ def policy_text(lang: str, view: PolicyView) -> str:
             t(lang, f"rules.day_rule.{policy.day_rule}"),
             t(lang, "rules.accuracy", accuracy=policy.accuracy_m),
             t(lang, f"rules.live.{policy.live}"),
+            t(
+                lang,
+                "rules.leave_route_leader" if policy.leave_leader_step else "rules.leave_route",
+                township=policy.leave_township_days,
+            ),
+            t(
+                lang,
+                "rules.leave_limits",
+                max=policy.leave_max_days,
+                sick_back=policy.leave_sick_back_days,
+                remind=policy.leave_remind_hours,
+            ),
+            t(lang, f"rules.official.{policy.official}"),
         ]
     )
 

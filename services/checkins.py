@@ -10,12 +10,13 @@ from typing import Literal
 from rules import access
 from rules import policy as policies
 from rules.checkin import Fix, Verdict, judge, local_moment, nearest_site
-from rules.days import MonthFigures, day_windows_left, month_figures
+from rules.days import MonthFigures, day_windows_left, month_bounds, month_figures
+from rules.leave import is_overdue, leave_calendar
 from rules.policy import WINDOW_NAMES, Policy, Window, WindowName
 from rules.problems import Problem
 from services.org import TgUser, ensure_person, scope_of
 from storage.base import Store, Tx
-from storage.models import Checkin, Person, Role, Team
+from storage.models import Checkin, LeaveRequest, Person, Role, Team
 
 # A moving live location is thinned: a point is kept when it crosses a site's edge, enters
 # another window, or this long after the last kept point.
@@ -220,6 +221,7 @@ class MonthView:
     policy: Policy
     figures: MonthFigures
     today: list[Checkin]
+    leave: list[LeaveRequest]  # pending, and approved that has not ended
 
 
 async def my_month(
@@ -236,25 +238,43 @@ async def my_month(
         views = []
         for team in teams:
             policy = await policy_for(tx, team)
-            local = local_moment(now, team.tz)
-            today = local.date()
-            first = today.replace(day=1)
-            rows = await tx.team_checkins(team.id, first, today, person_id=person.id)
-            checked: dict[date, set[WindowName]] = {}
-            for row in rows:
-                if row.window in WINDOW_NAMES:
-                    checked.setdefault(row.local_date, set()).add(row.window)
-            since = await tx.member_since(person.id, team.id)
-            figures = month_figures(
-                today,
-                local.time().replace(tzinfo=None),
-                checked,
-                policy,
-                joined=local_moment(since, team.tz).date() if since else None,
-            )
+            figures, rows = await member_month(tx, person.id, team, policy, now)
+            today = local_moment(now, team.tz).date()
+            leave = [
+                r
+                for r in await tx.person_leave(person.id)
+                if r.team_id == team.id and (r.state == "pending" or r.last >= today)
+            ]
             today_rows = [r for r in rows if r.local_date == today]
-            views.append(MonthView(team, policy, figures, today_rows))
+            views.append(MonthView(team, policy, figures, today_rows, leave))
         return views
+
+
+async def member_month(
+    tx: Tx, person_id: int, team: Team, policy: Policy, now: datetime
+) -> tuple[MonthFigures, list[Checkin]]:
+    """The member's month so far in the team's time zone, leave included, and its check-ins."""
+    local = local_moment(now, team.tz)
+    today = local.date()
+    first, last = month_bounds(today)
+    rows = await tx.team_checkins(team.id, first, today, person_id=person_id)
+    checked: dict[date, set[WindowName]] = {}
+    for row in rows:
+        if row.window in WINDOW_NAMES:
+            checked.setdefault(row.local_date, set()).add(row.window)
+    leaves = [r for r in await tx.team_leave(team.id, first, last) if r.person_id == person_id]
+    excused, credited = leave_calendar(leaves, policy.official)
+    since = await tx.member_since(person_id, team.id)
+    figures = month_figures(
+        today,
+        local.time().replace(tzinfo=None),
+        checked,
+        policy,
+        joined=local_moment(since, team.tz).date() if since else None,
+        leave_days=excused,
+        credited_days=credited,
+    )
+    return figures, rows
 
 
 # ---------------------------------------------------------------------- /today
@@ -263,6 +283,8 @@ class MemberDay:
     person: Person
     checkins: list[Checkin]
     left_site_at: datetime | None  # a live location last seen outside after a check-in
+    leave: LeaveRequest | None = None  # approved leave covering today
+    overdue: LeaveRequest | None = None  # leave that ended with no /back
 
 
 @dataclass(frozen=True)
@@ -299,15 +321,25 @@ async def team_today(store: Store, now: datetime, user: TgUser, chat_id: int) ->
         rows = await tx.team_checkins(
             team.id, day, day, outcomes=("checkin", "presence", "refused")
         )
+        leaves = await tx.team_leave(team.id, day - timedelta(days=366), day)
         members = []
         for held in await tx.team_people(team.id):
             if "member" not in held.roles:
                 continue
             mine = [r for r in rows if r.person_id == held.person.id]
             counted = [r for r in mine if r.outcome == "checkin"]
-            members.append(MemberDay(held.person, counted, _left_site_at(mine)))
+            theirs = [r for r in leaves if r.person_id == held.person.id]
+            on_leave = next((r for r in theirs if day in _excused(r)), None)
+            overdue = next(
+                (r for r in theirs if is_overdue(r.state, r.last, r.returned_day, day)), None
+            )
+            members.append(MemberDay(held.person, counted, _left_site_at(mine), on_leave, overdue))
         left = day_windows_left(policy, local.time().replace(tzinfo=None))
         return TeamDay(team, day, policy, members, left)
+
+
+def _excused(leave: LeaveRequest) -> set[date]:
+    return leave_calendar([leave], "leave")[0]
 
 
 def _left_site_at(rows: list[Checkin]) -> datetime | None:

@@ -209,6 +209,11 @@ class BotApiServer:
         self.callback_answers: dict[str, Json] = {}
         self.problems: list[str] = []
         self.rate_limited: list[tuple[str, int]] = []
+        # Telegram lets a bot write to a person only after they wrote to it first (or pressed
+        # Start), and never once they block it: anything else is a 403 the bot must handle.
+        self.started: set[int] = set()
+        self.blocked: set[int] = set()
+        self.forbidden: list[tuple[str, int]] = []
         # Telegram's pace, enforced only when a test asks for it.
         self.group_limit_per_minute: int | None = None
         self.global_limit_per_second: int | None = None
@@ -280,7 +285,9 @@ class BotApiServer:
         try:
             result = await handler(params)
         except ApiError as exc:
-            if exc.code != 429:
+            if exc.code == 403:
+                self.forbidden.append((method, int(params.get("chat_id", 0))))
+            elif exc.code != 429:
                 self.problems.append(f"{method}: {exc.description}")
             body: Json = {"ok": False, "error_code": exc.code, "description": exc.description}
             if exc.parameters:
@@ -440,8 +447,17 @@ class BotApiServer:
         self._chat(params["chat_id"])
         return True
 
+    def _check_may_write(self, chat: Json) -> None:
+        if chat["type"] != "private":
+            return
+        if chat["id"] in self.blocked:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if chat["id"] not in self.started:
+            raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
+
     async def _api_sendmessage(self, params: Json) -> Json:
         chat = self._chat(params["chat_id"])
+        self._check_may_write(chat)
         text = params.get("text")
         if not isinstance(text, str) or not text.strip():
             raise ApiError(400, "Bad Request: message text is empty")
@@ -513,6 +529,7 @@ class BotApiServer:
 
     async def _send_file(self, params: Json, kind: str) -> Json:
         chat = self._chat(params["chat_id"])
+        self._check_may_write(chat)
         upload = params.get(kind)
         if upload is None:
             raise ApiError(400, f"Bad Request: there is no {kind} in the request")
@@ -668,6 +685,10 @@ class BotApiServer:
             self.statuses[(chat_id, user_id)] = status
         return chat
 
+    def start_private(self, user_id: int) -> None:
+        """The user opened a private chat with the bot and pressed Start."""
+        self.started.add(user_id)
+
     def set_status(self, chat_id: int, user_id: int, status: str) -> None:
         """Telegram status of a user in a chat: creator, administrator, member, left."""
         self.statuses[(chat_id, user_id)] = status
@@ -684,6 +705,8 @@ class BotApiServer:
     def _new_message(self, chat_id: int, user_id: int, date: datetime | None) -> Json:
         if chat_id not in self.chats:
             raise KeyError(f"unknown chat {chat_id}; add it first")
+        if chat_id == user_id:
+            self.started.add(user_id)  # writing to the bot opens the private chat
         return {
             "message_id": self._next_message_id(chat_id),
             "from": self.users[user_id],

@@ -8,7 +8,7 @@ from datetime import timedelta
 import httpx
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import BadRequest, InvalidToken, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 
 from tests.botapi_server import BotApiServer
 
@@ -121,6 +121,7 @@ async def test_group_pace_is_enforced_when_asked(server: BotApiServer, api: Bot)
         await api.send_message(GROUP, "2")
         with pytest.raises(RetryAfter) as refused:
             await api.send_message(GROUP, "3")
+        server.start_private(7)
         await api.send_message(7, "private chats have no group pace")
     assert refused.value.retry_after == timedelta(seconds=60)
     assert server.rate_limited == [("group", GROUP)]
@@ -134,3 +135,18 @@ async def test_migrated_group_answers_with_the_new_id(server: BotApiServer, api:
         assert "-100999" in str(refused.value)
         await api.send_message(-100999, "hello")
     server.problems.clear()
+
+
+async def test_a_bot_writes_privately_only_to_who_started_it(
+    server: BotApiServer, api: Bot
+) -> None:
+    async with api:
+        with pytest.raises(Forbidden, match="initiate conversation"):
+            await api.send_message(7, "hello")
+        await server.send_text(7, 7, "/start")
+        await api.send_message(7, "hello")
+        server.blocked.add(7)
+        with pytest.raises(Forbidden, match="blocked"):
+            await api.send_message(7, "again")
+    assert server.forbidden == [("sendMessage", 7), ("sendMessage", 7)]
+    assert server.problems == []

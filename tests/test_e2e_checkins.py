@@ -322,6 +322,9 @@ async def test_rules_show_the_teams_attendance_rules(team: BotHarness) -> None:
         "A day counts with a check-in in any day window",
         "Location accuracy: 200 m or better",
         "Static location accepted but flagged; live location preferred",
+        "Leave: up to 3 days approved by the township, longer by the county",
+        "At most 30 days per request; sick leave up to 2 days back; approvers reminded after 12 h",
+        "Official business is excused leave",
     ]
     refused = await team.say(GROUP, LEADER, "/rules set days=22")
     assert refused.text == "Only an admin of this team's county changes the attendance rules."

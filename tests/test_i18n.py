@@ -56,7 +56,8 @@ def test_every_key_built_from_a_name_exists() -> None:
     from rules.checkin import Reason
     from rules.datum import DATUMS
     from rules.days import Pace
-    from rules.policy import WINDOW_NAMES, DayRule, LiveRule
+    from rules.leave import LEAVE_KINDS, LEVELS, LeaveState
+    from rules.policy import WINDOW_NAMES, DayRule, LiveRule, OfficialRule
 
     built = (
         [f"checkin.refused.{reason}" for reason in get_args(Reason)]
@@ -66,5 +67,13 @@ def test_every_key_built_from_a_name_exists() -> None:
         + [f"rules.day_rule.{rule}" for rule in get_args(DayRule)]
         + [f"site.converted.{d}" for d in DATUMS if d != "wgs84"]
         + ["checkin.flag.static", "checkin.flag.no_accuracy"]
+        + [f"rules.official.{rule}" for rule in get_args(OfficialRule)]
+        + [f"leave.kind.{kind}" for kind in LEAVE_KINDS]
+        + [f"leave.level.{level}" for level in LEVELS]
+        + [f"leave.err.not_approver.{level}" for level in LEVELS]
+        + [f"leaves.state.{state}" for state in (*get_args(LeaveState), "overdue", "returned")]
+        + [f"leave.err.already_{state}" for state in get_args(LeaveState) if state != "pending"]
+        + [f"leave.notice_{o}" for o in ("approved", "rejected", "cancelled")]
+        + ["me.leave_pending", "me.leave_approved"]
     )
     assert [key for key in built if key not in catalogue("en")] == []
