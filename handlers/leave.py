@@ -17,7 +17,7 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import CunbotContext
@@ -217,11 +217,10 @@ async def refresh(context: CunbotContext, decided: Decided) -> None:
                 message_id=copy.message_id,
                 reply_markup=_copy_markup(lang, decided.view, copy),
             )
-        except BadRequest as exc:
-            # Deleted by its reader, or already showing this: the record is what counts.
+        except TelegramError as exc:
+            # Deleted by its reader, a chat that moved or blocked us: the record is what
+            # counts, and the other copies must still be updated.
             log.info("could not update leave message %s/%s: %s", copy.chat_id, copy.message_id, exc)
-        except Forbidden as exc:
-            log.info("could not update leave message in %s: %s", copy.chat_id, exc)
 
 
 async def _announce(context: CunbotContext, decided: Decided) -> None:

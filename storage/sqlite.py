@@ -187,6 +187,13 @@ class SqliteTx(CheckinQueries, LeaveQueries):
             "UPDATE OR REPLACE pending_inputs SET chat_id = ? WHERE chat_id = ?",
             (new_chat_id, old_chat_id),
         )
+        # Leave asked in the group, and its copies there, follow it: a decision edits them.
+        await self._run(
+            "UPDATE leave_requests SET chat_id = ? WHERE chat_id = ?", (new_chat_id, old_chat_id)
+        )
+        await self._run(
+            "UPDATE leave_messages SET chat_id = ? WHERE chat_id = ?", (new_chat_id, old_chat_id)
+        )
         await self._event(
             "team.chat_migrated", now, None, team.id, old=old_chat_id, new=new_chat_id
         )
