@@ -11,11 +11,13 @@ from datetime import date, datetime
 
 from telegram import (
     Bot,
+    CallbackQuery,
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
     Update,
+    User,
 )
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
@@ -350,8 +352,7 @@ async def _cancel(update: Update, context: CunbotContext, words: list[str]) -> N
     if isinstance(decided, Problem):
         await reply_problem(update, context, decided)
         return
-    await refresh(context, decided)
-    await _announce(context, decided)
+    await after_decision(context, decided)
     r = decided.view.leave
     await message_of(update).reply_text(
         t(
@@ -474,8 +475,7 @@ async def _talk(update: Update, context: CunbotContext, parts: list[str]) -> Non
         context.settings.lang,
     )
     if moved is None or (isinstance(moved, Problem) and moved.key != "leave.dialogue_cancelled"):
-        problem = moved or Problem("leave.err.dialogue_gone")
-        await query.answer(t(lang, problem.key, **problem.params), show_alert=True)
+        await _refuse(query, lang, moved or Problem("leave.err.dialogue_gone"))
         return
     await query.answer()
     if isinstance(moved, Problem):  # cancelled by the member
@@ -505,9 +505,10 @@ async def _prompt_reason_in_group(update: Update, context: CunbotContext, text: 
     """In a group, ask for the reason with a reply the member is prompted to answer."""
     user = update.effective_user
     assert user is not None and update.effective_chat is not None
-    mention = f"@{user.username}" if user.username else user.first_name
     sent = await context.bot.send_message(
-        update.effective_chat.id, f"{mention} {text}", reply_markup=ForceReply(selective=True)
+        update.effective_chat.id,
+        f"{_mention(user)} {text}",
+        reply_markup=ForceReply(selective=True),
     )
     await leave.dialogue_shown(
         context.store, context.now(), tg_user(update), sent.chat_id, sent.message_id
@@ -546,6 +547,15 @@ async def text_input(update: Update, context: CunbotContext) -> None:
 
 
 # ---------------------------------------------------------------------- buttons
+def _mention(user: User) -> str:
+    """Names the person a group prompt is for: a selective ForceReply then reaches only them."""
+    return f"@{user.username}" if user.username else user.first_name
+
+
+async def _refuse(query: CallbackQuery, lang: str, problem: Problem) -> None:
+    await query.answer(t(lang, problem.key, **problem.params), show_alert=True)
+
+
 async def on_button(update: Update, context: CunbotContext) -> None:
     """Approve, Reject, Cancel, and the dialogue's buttons. Always answered."""
     query = update.callback_query
@@ -567,7 +577,7 @@ async def on_button(update: Update, context: CunbotContext) -> None:
     if action == "a":
         decided = await leave.approve(context.store, now, user, request_id, context.settings.lang)
         if isinstance(decided, Problem):
-            await query.answer(t(lang, decided.key, **decided.params), show_alert=True)
+            await _refuse(query, lang, decided)
             return
         await query.answer(t(lang, "leave.answer_approved", id=request_id))
         await after_decision(context, decided)
@@ -576,7 +586,7 @@ async def on_button(update: Update, context: CunbotContext) -> None:
         assert chat is not None
         view = await leave.ask_reject_reason(context.store, now, user, chat.id, request_id)
         if isinstance(view, Problem):
-            await query.answer(t(lang, view.key, **view.params), show_alert=True)
+            await _refuse(query, lang, view)
             return
         await query.answer(t(lang, "leave.answer_reason"))
         r = view.leave
@@ -588,21 +598,15 @@ async def on_button(update: Update, context: CunbotContext) -> None:
             span=_span(lang, r.first, r.last),
         )
         if chat.type != "private":
-            mention = (
-                f"@{query.from_user.username}"
-                if query.from_user.username
-                else query.from_user.first_name
-            )
-            prompt = f"{mention} {prompt}"
+            prompt = f"{_mention(query.from_user)} {prompt}"
         await context.bot.send_message(chat.id, prompt, reply_markup=ForceReply(selective=True))
     elif action == "c":
         decided = await leave.cancel(context.store, now, user, request_id, context.settings.lang)
         if isinstance(decided, Problem):
-            await query.answer(t(lang, decided.key, **decided.params), show_alert=True)
+            await _refuse(query, lang, decided)
             return
         await query.answer(t(lang, "leave.answer_cancelled", id=request_id))
-        await refresh(context, decided)
-        await _announce(context, decided)
+        await after_decision(context, decided)
     else:
         await query.answer(t(lang, "err.stale_button"), show_alert=True)
 

@@ -386,18 +386,6 @@ async def _authorise(tx: Tx, leave: LeaveRequest, person: Person | None) -> Prob
     return None
 
 
-async def check_decider(store: Store, user: TgUser, request_id: int) -> LeaveView | Problem:
-    """Whether this person may decide this request now (before asking them for a reason)."""
-    async with store.transaction() as tx:
-        leave = await tx.get_leave(request_id)
-        if leave is None:
-            return Problem("leave.err.unknown")
-        problem = await _authorise(tx, leave, await tx.get_person_by_tg(user.id))
-        if problem is not None:
-            return problem
-        return await _view(tx, leave, leave.requested_at)
-
-
 async def ask_reject_reason(
     store: Store, now: datetime, user: TgUser, chat_id: int, request_id: int
 ) -> LeaveView | Problem:
