@@ -672,7 +672,7 @@ def _list_text(lang: str, listed: LeaveList) -> str:
     for view in listed.items:
         r = view.leave
         state: str = r.state
-        if rules.is_overdue(r.state, r.last, r.returned_day, listed.today):
+        if r.id in listed.overdue:
             state = "overdue"
         elif r.returned_day is not None:
             state = "returned"

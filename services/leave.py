@@ -584,7 +584,7 @@ async def come_back(
 class LeaveList:
     team: Team | None  # set when listing a team's leave, None for one's own
     items: tuple[LeaveView, ...]
-    today: date
+    overdue: frozenset[int]  # requests that ended with no /back, by each team's own day
 
 
 async def list_leave(
@@ -614,15 +614,23 @@ async def list_leave(
                 or r.last >= today
                 or rules.is_overdue(r.state, r.last, r.returned_day, today)
             ]
-            items = tuple([await _view(tx, r, now) for r in rows])
-            return LeaveList(team, items, today)
+            return await _listed(tx, team, rows, now)
         rows = await tx.person_leave(
             person.id, ("pending", "approved", "rejected", "cancelled"), limit=10
         )
         if team is not None:
             rows = [r for r in rows if r.team_id == team.id]
-        items = tuple([await _view(tx, r, now) for r in rows])
-        return LeaveList(None, items, now.date())
+        return await _listed(tx, None, rows, now)
+
+
+async def _listed(tx: Tx, team: Team | None, rows: list[LeaveRequest], now: datetime) -> LeaveList:
+    items = tuple([await _view(tx, r, now) for r in rows])
+    overdue = frozenset(
+        v.leave.id
+        for v in items
+        if rules.is_overdue(v.leave.state, v.leave.last, v.leave.returned_day, _today(v.team, now))
+    )
+    return LeaveList(team, items, overdue)
 
 
 # ---------------------------------------------------------------------- the sweep

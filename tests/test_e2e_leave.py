@@ -456,6 +456,20 @@ async def test_waiting_requests_remind_then_escalate_and_missing_returns_are_fla
     await server.wait_for(lambda m: m.chat_id == MEMBER and "send /back" in m.content)
     day = await county.say(GROUP, LEADER, "/today")
     assert "⚠️ leave #1 ended 2026-11-24, no /back" in day.content
+    listed = await _ask(server, GROUP, LEADER, "/leaves")
+    assert listed.content.splitlines() == [
+        "Leave at Shangba: pending, current and coming",
+        "#1 Wang: Personal leave, 2026-11-24 (1 day): ⚠️ ended, no /back",
+    ]
+    own = await county.say(MEMBER, MEMBER, "/leaves")
+    assert own.content.splitlines()[1] == (
+        "#1 Wang: Personal leave, 2026-11-24 (1 day): ⚠️ ended, no /back"
+    )
+    # A member in the group sees only their own.
+    assert (await _ask(server, GROUP, MEMBER2, "/leaves")).content.splitlines() == [
+        "Your leave requests",
+        "None.",
+    ]
     events = await _events(county.settings, county.clock)
     assert events == [
         "leave.requested",
