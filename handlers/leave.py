@@ -272,27 +272,16 @@ async def leave_command(update: Update, context: CunbotContext) -> None:
             return
         await _show_dialogue(update, context, started, reply_to=message)
         return
-    today = await _team_today(update, context)
-    draft = rules.parse_line(args, today)
-    if isinstance(draft, Problem):
-        await reply_problem(update, context, draft)
-        return
     routed = await leave.request_leave(
         context.store,
         context.now(),
         tg_user(update),
         message.chat_id,
         not in_group(update),
-        draft,
+        args,
         context.settings.lang,
     )
     await _after_request(update, context, routed)
-
-
-async def _team_today(update: Update, context: CunbotContext) -> date:
-    # A typed "tomorrow" is read in the deployment's zone; the request is then checked
-    # against the team's own day by the service.
-    return local_moment(context.now(), context.settings.tz).date()
 
 
 async def _after_request(update: Update, context: CunbotContext, routed: Routed | Problem) -> None:

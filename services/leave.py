@@ -161,15 +161,19 @@ async def request_leave(
     user: TgUser,
     chat_id: int,
     private: bool,
-    draft: Draft,
+    words: list[str],
     default_lang: str,
 ) -> Routed | Problem:
-    """Check the request against the county's rules and route it to its first level."""
+    """The one-line request (``<first> [<last>] <kind> <reason…>``): read its dates in the
+    team's time zone, check it against the county's rules and route it to its first level."""
     async with store.transaction() as tx:
         person = await ensure_person(tx, user, now)
         team = await _member_team(tx, person, chat_id, private)
         if isinstance(team, Problem):
             return team
+        draft = rules.parse_line(words, _today(team, now))
+        if isinstance(draft, Problem):
+            return draft
         policy = await policy_for(tx, team)
         return await _submit(tx, now, person, team, policy, chat_id, draft, default_lang)
 
@@ -386,15 +390,25 @@ async def _authorise(tx: Tx, leave: LeaveRequest, person: Person | None) -> Prob
     return None
 
 
+async def _leave_and_person(
+    tx: Tx, now: datetime, user: TgUser, request_id: int
+) -> tuple[LeaveRequest, Person] | Problem:
+    """The request a button names, and the person who pressed it."""
+    leave = await tx.get_leave(request_id)
+    if leave is None:
+        return Problem("leave.err.unknown")
+    return leave, await ensure_person(tx, user, now)
+
+
 async def ask_reject_reason(
     store: Store, now: datetime, user: TgUser, chat_id: int, request_id: int
 ) -> LeaveView | Problem:
     """A Reject press: remember which request the next text in this chat is the reason for."""
     async with store.transaction() as tx:
-        leave = await tx.get_leave(request_id)
-        if leave is None:
-            return Problem("leave.err.unknown")
-        person = await ensure_person(tx, user, now)
+        found = await _leave_and_person(tx, now, user, request_id)
+        if isinstance(found, Problem):
+            return found
+        leave, person = found
         problem = await _authorise(tx, leave, person)
         if problem is not None:
             return problem
@@ -426,10 +440,10 @@ async def approve(
     store: Store, now: datetime, user: TgUser, request_id: int, default_lang: str
 ) -> Decided | Problem:
     async with store.transaction() as tx:
-        leave = await tx.get_leave(request_id)
-        if leave is None:
-            return Problem("leave.err.unknown")
-        person = await ensure_person(tx, user, now)
+        found = await _leave_and_person(tx, now, user, request_id)
+        if isinstance(found, Problem):
+            return found
+        leave, person = found
         return await _decide(tx, now, person, leave, "approved", None, default_lang)
 
 

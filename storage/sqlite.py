@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -31,16 +31,16 @@ from storage.models import (
     TeamPerson,
     Township,
 )
-from storage.sqlite_base import TEAM_SELECT, from_db, team_from_row, to_db
+from storage.sqlite_base import (
+    PERSON_COLUMNS,
+    TEAM_SELECT,
+    from_db,
+    person_from_row,
+    team_from_row,
+    to_db,
+)
 from storage.sqlite_checkins import CheckinQueries
 from storage.sqlite_leave import LeaveQueries
-
-
-def _person(row: Iterable[Any]) -> Person:
-    return Person(*row)
-
-
-_PERSON_COLUMNS = "p.id, p.tg_user_id, p.first_name, p.last_name, p.username, p.language_code"
 
 
 class SqliteTx(CheckinQueries, LeaveQueries):
@@ -77,9 +77,9 @@ class SqliteTx(CheckinQueries, LeaveQueries):
 
     async def get_person_by_tg(self, tg_user_id: int) -> Person | None:
         row = await self._one(
-            f"SELECT {_PERSON_COLUMNS} FROM people p WHERE p.tg_user_id = ?", (tg_user_id,)
+            f"SELECT {PERSON_COLUMNS} FROM people p WHERE p.tg_user_id = ?", (tg_user_id,)
         )
-        return _person(row) if row else None
+        return person_from_row(row) if row else None
 
     # ------------------------------------------------------------------ organisation
     async def get_county(self, name: str) -> County | None:
@@ -272,7 +272,7 @@ class SqliteTx(CheckinQueries, LeaveQueries):
 
     async def team_people(self, team_id: int) -> list[TeamPerson]:
         rows = await self._all(
-            f"""SELECT {_PERSON_COLUMNS}, group_concat(r.role) FROM roles r
+            f"""SELECT {PERSON_COLUMNS}, group_concat(r.role) FROM roles r
                 JOIN people p ON p.id = r.person_id
                 WHERE r.team_id = ? AND r.revoked_at IS NULL
                 GROUP BY p.id ORDER BY MIN(r.granted_at), p.id""",
@@ -282,7 +282,9 @@ class SqliteTx(CheckinQueries, LeaveQueries):
         for row in rows:
             held = set(row[6].split(","))
             order: tuple[RoleName, ...] = ("leader", "member")
-            people.append(TeamPerson(_person(row[:6]), tuple(r for r in order if r in held)))
+            people.append(
+                TeamPerson(person_from_row(row[:6]), tuple(r for r in order if r in held))
+            )
         return people
 
     async def role_places(self, person_id: int) -> list[tuple[str, str]]:

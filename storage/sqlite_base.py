@@ -10,7 +10,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage.models import Team
+from storage.models import Person, Team
 
 
 def to_db(moment: datetime) -> str:
@@ -34,6 +34,13 @@ TEAM_SELECT = """
 
 def team_from_row(row: Iterable[Any]) -> Team:
     return Team(*row)
+
+
+PERSON_COLUMNS = "p.id, p.tg_user_id, p.first_name, p.last_name, p.username, p.language_code"
+
+
+def person_from_row(row: Iterable[Any]) -> Person:
+    return Person(*row)
 
 
 class SqliteQueries:

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from storage.models import LeaveDecision, LeaveMessage, LeaveRequest, Person
-from storage.sqlite_base import SqliteQueries, from_db, to_db
+from storage.sqlite_base import PERSON_COLUMNS, SqliteQueries, from_db, person_from_row, to_db
 
 _COLUMNS = (
     "id, person_id, team_id, kind, first_day, last_day, reason, route, step, state, chat_id,"
@@ -290,22 +290,17 @@ class LeaveQueries(SqliteQueries):
     ) -> list[Person]:
         """Everyone holding ``role`` now at this place."""
         rows = await self._all(
-            """SELECT DISTINCT p.id, p.tg_user_id, p.first_name, p.last_name, p.username,
-                      p.language_code
+            f"""SELECT DISTINCT {PERSON_COLUMNS}
                FROM roles r JOIN people p ON p.id = r.person_id
                WHERE r.role = ? AND r.revoked_at IS NULL
                  AND r.team_id IS ? AND r.township_id IS ? AND r.county_id IS ?
                ORDER BY p.id""",
             (role, team_id, township_id, county_id),
         )
-        return [Person(*row) for row in rows]
+        return [person_from_row(row) for row in rows]
 
     async def get_person(self, person_id: int) -> Person:
-        row = await self._one(
-            """SELECT id, tg_user_id, first_name, last_name, username, language_code
-               FROM people WHERE id = ?""",
-            (person_id,),
-        )
+        row = await self._one(f"SELECT {PERSON_COLUMNS} FROM people p WHERE p.id = ?", (person_id,))
         if row is None:
             raise LookupError(f"no person {person_id}")
-        return Person(*row)
+        return person_from_row(row)
