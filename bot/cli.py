@@ -19,7 +19,7 @@ from bot.clock import system_clock
 from bot.config import ConfigError, Settings, load_settings
 from bot.i18n import t
 from rules.invites import start_link
-from rules.orgcsv import COLUMNS, decode
+from rules.orgcsv import COLUMNS, HOUSEHOLD_COLUMNS, RowProblem, decode, is_household_csv
 from rules.problems import Problem
 from services import admin
 from storage import open_store
@@ -63,7 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     importer = sub.add_parser(
         "import",
         parents=[common],
-        help=f"create counties, townships, teams and sites from a CSV ({','.join(COLUMNS)})",
+        help=f"create counties, townships, teams and sites from a CSV ({','.join(COLUMNS)}),"
+        f" or fill household registers from one ({','.join(HOUSEHOLD_COLUMNS)})",
     )
     importer.add_argument("file", type=Path)
     importer.add_argument("--dry-run", action="store_true", help="check the file, write nothing")
@@ -191,14 +192,29 @@ async def _import(settings: Settings, file: Path, dry_run: bool) -> int:
         return 2
     store = await open_store(settings.database, system_clock())
     try:
-        report = await admin.import_org(store, system_clock(), text, settings.tz, dry_run=dry_run)
+        if is_household_csv(text):
+            households = await admin.import_households(store, system_clock(), text, dry_run=dry_run)
+        else:
+            report = await admin.import_org(
+                store, system_clock(), text, settings.tz, dry_run=dry_run
+            )
     finally:
         await store.close()
-    if report.problems:
-        print(t(lang, "cli.import.refused", count=len(report.problems)), file=sys.stderr)
-        for row in report.problems:
-            message = t(lang, row.problem.key, **row.problem.params)
-            print(t(lang, "cli.import.line", line=row.line, message=message), file=sys.stderr)
+    if is_household_csv(text):
+        if _refused(lang, households.problems):
+            return 1
+        key = "cli.import.households_checked" if dry_run else "cli.import.households_done"
+        print(
+            t(
+                lang,
+                key,
+                added=households.added,
+                existing=households.existing,
+                teams=households.teams,
+            )
+        )
+        return 0
+    if _refused(lang, report.problems):
         return 1
     key = "cli.import.checked" if dry_run else "cli.import.done"
     print(
@@ -213,6 +229,17 @@ async def _import(settings: Settings, file: Path, dry_run: bool) -> int:
         )
     )
     return 0
+
+
+def _refused(lang: str, problems: Sequence[RowProblem]) -> bool:
+    """Print an import's problems, one per line; whether there were any."""
+    if not problems:
+        return False
+    print(t(lang, "cli.import.refused", count=len(problems)), file=sys.stderr)
+    for row in problems:
+        message = t(lang, row.problem.key, **row.problem.params)
+        print(t(lang, "cli.import.line", line=row.line, message=message), file=sys.stderr)
+    return True
 
 
 async def _rules(settings: Settings, county: str | None, changes: list[str]) -> int:

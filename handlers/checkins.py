@@ -190,6 +190,16 @@ def _month_text(lang: str, name: str, view: MonthView) -> str:
         lines.append(t(lang, "me.need_nights", need=f.need_nights))
     items = _checkin_items(lang, view.today, view.team.tz)
     lines.append(t(lang, "me.today", items=items) if items else t(lang, "me.today_none"))
+    lines.append(t(lang, "me.logs", days=view.logs.days_logged, of=view.logs.days_so_far))
+    if view.logs.verdicts:
+        lines.append(
+            t(
+                lang,
+                "me.verdicts",
+                ok=view.logs.verdicts.get("ok", 0),
+                false=view.logs.verdicts.get("false", 0),
+            )
+        )
     for r in view.leave:
         lines.append(
             t(

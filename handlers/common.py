@@ -58,6 +58,37 @@ async def reply(update: Update, context: CunbotContext, key: str, **params: Any)
     return await message_of(update).reply_text(await context.t(update, key, **params))
 
 
+# Telegram refuses texts over 4096 characters; a long list goes out in several messages.
+MAX_MESSAGE = 4000
+
+
+def split_lines(lines: list[str], limit: int = MAX_MESSAGE) -> list[str]:
+    """Lines joined into as few texts as fit, never breaking a line unless it alone is over."""
+    texts: list[str] = []
+    current = ""
+    for line in lines:
+        while len(line) > limit:
+            if current:
+                texts.append(current)
+                current = ""
+            texts.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            texts.append(current)
+            candidate = line
+        current = candidate
+    if current:
+        texts.append(current)
+    return texts
+
+
+async def reply_long(update: Update, lines: list[str]) -> None:
+    message = message_of(update)
+    for text in split_lines(lines):
+        await message.reply_text(text)
+
+
 async def reply_problem(update: Update, context: CunbotContext, problem: Problem) -> Message:
     return await reply(update, context, problem.key, **problem.params)
 

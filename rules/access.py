@@ -56,6 +56,19 @@ def may_see_team_day(roles: Iterable[Role], scope: Scope) -> bool:
     return can_manage_team(held, scope) or is_coordinator_for(held, scope)
 
 
+def may_keep_register(roles: Iterable[Role], scope: Scope) -> bool:
+    """The household register: the members who visit the households, and the managers."""
+    held = list(roles)
+    return is_member(held, scope.team_id) or can_manage_team(held, scope)
+
+
+def may_audit(roles: Iterable[Role], scope: Scope) -> bool:
+    """Reverse checks are the inspectors' (the township's coordinators, the county's admins),
+    never the team's own leaders: a team does not verify its own ledger."""
+    held = list(roles)
+    return is_coordinator_for(held, scope) or is_admin_for(held, scope)
+
+
 def may_set_policy(roles: Iterable[Role], scope: Scope) -> bool:
     """Attendance rules belong to the county: only its admins change them."""
     return scope.county_id is not None and is_admin_for(roles, scope)
@@ -99,17 +112,24 @@ def visible_commands(
             return commands
         commands += ["team", "rules"]
         if is_member(held, scope.team_id):
-            commands += ["checkin", "me", "leave", "back", "leaves", "leave_team"]
+            commands += ["checkin", "me", "log", "logs", "household", "leave", "back", "leaves"]
+            commands.append("leave_team")
         else:
             commands.append("join")
         if may_see_team_day(held, scope):
             commands.append("today")
             if not is_member(held, scope.team_id):
-                commands.append("leaves")
+                commands += ["leaves", "logs"]
+        if is_leader(held, scope.team_id):
+            commands.append("summary")
+        if may_audit(held, scope):
+            commands += ["audit", "summaries"]
         if can_manage_team(held, scope):
             commands += ["setup", "site"]
         return commands
-    commands += ["checkin", "me", "leave", "back", "leaves", "rules", "start"]
+    commands += ["checkin", "me", "log", "logs", "leave", "back", "leaves", "rules", "start"]
+    if any(r.role in ("coordinator", "admin") for r in held):
+        commands += ["audit", "summaries"]
     return commands
 
 

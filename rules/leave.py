@@ -170,7 +170,16 @@ def escalation_stage(step_since: datetime, now: datetime, remind_hours: int) -> 
 _ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
 _SHORT = re.compile(r"^(\d{1,2})[-/.](\d{1,2})$")
 _CHINESE = re.compile(r"^(?:(\d{4})年)?(\d{1,2})月(\d{1,2})[日号]?$")
-_RELATIVE = {"today": 0, "今天": 0, "tomorrow": 1, "明天": 1, "后天": 2}
+_RELATIVE = {
+    "yesterday": -1,
+    "昨天": -1,
+    "前天": -2,
+    "today": 0,
+    "今天": 0,
+    "tomorrow": 1,
+    "明天": 1,
+    "后天": 2,
+}
 
 
 def parse_day(text: str, today: date) -> date | None:

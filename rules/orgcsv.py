@@ -19,6 +19,7 @@ from rules.geo import (
     check_name,
     check_radius,
 )
+from rules.logs import check_household
 from rules.problems import Problem
 
 REQUIRED = ("county", "township", "team_code", "village")
@@ -165,3 +166,73 @@ def _check_row(row: dict[str, str], teams: dict[str, TeamRow], default_tz: str) 
     if team is not None and any(s.name == row["site_name"] for s in team.sites):
         return Problem("import.err.site_twice", {"site": row["site_name"]})
     return None
+
+
+# ---------------------------------------------------------------------- households
+# A household register: one row per household. Chinese headers are read too, since the
+# register usually comes from the village's own spreadsheet.
+HOUSEHOLD_COLUMNS = ("team_code", "household", "note")
+_HOUSEHOLD_ALIASES = {
+    "队编码": "team_code",
+    "户名": "household",
+    "户主": "household",
+    "备注": "note",
+}
+
+
+@dataclass(frozen=True)
+class HouseholdRow:
+    line: int
+    team_code: str | None
+    name: str
+    note: str | None
+
+
+def is_household_csv(text: str) -> bool:
+    first = text.splitlines()[0] if text else ""
+    cells = {_HOUSEHOLD_ALIASES.get(c.strip(), c.strip()) for c in first.split(",")}
+    return "household" in cells
+
+
+def parse_household_csv(
+    text: str, *, need_team: bool = True
+) -> tuple[list[HouseholdRow], list[RowProblem]]:
+    """Every household in the file, or every problem with its line number. In a team's own
+    chat the team is known, so the ``team_code`` column may be left out."""
+    reader = csv.DictReader(io.StringIO(text))
+    header = [_HOUSEHOLD_ALIASES.get(h.strip(), h.strip()) for h in (reader.fieldnames or [])]
+    required = ("team_code", "household") if need_team else ("household",)
+    missing = [c for c in required if c not in header]
+    unknown = [c for c in header if c not in HOUSEHOLD_COLUMNS]
+    if missing or unknown:
+        params = {
+            "missing": ", ".join(missing) or "-",
+            "unknown": ", ".join(unknown) or "-",
+            "columns": ",".join(HOUSEHOLD_COLUMNS),
+        }
+        return [], [RowProblem(1, Problem("import.err.header", params))]
+    reader.fieldnames = header
+    rows: list[HouseholdRow] = []
+    problems: list[RowProblem] = []
+    for raw in reader:
+        line = reader.line_num
+        if None in raw:
+            problems.append(RowProblem(line, Problem("import.err.extra_cells")))
+            continue
+        row = {k: " ".join((v or "").split()) for k, v in raw.items()}
+        if not any(row.values()):
+            continue
+        code = row.get("team_code") or None
+        if need_team and not code:
+            problems.append(
+                RowProblem(line, Problem("import.err.required", {"column": "team_code"}))
+            )
+            continue
+        problem = check_household(row["household"], row.get("note") or None)
+        if problem is not None:
+            problems.append(RowProblem(line, problem))
+            continue
+        rows.append(HouseholdRow(line, code, row["household"], row.get("note") or None))
+    if not rows and not problems:
+        problems.append(RowProblem(1, Problem("import.err.empty")))
+    return rows, problems

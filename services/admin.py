@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from rules.invites import PREFIX, invite_problem
-from rules.orgcsv import RowProblem, TeamRow, parse_org_csv
+from rules.orgcsv import RowProblem, TeamRow, parse_household_csv, parse_org_csv
 from rules.problems import Problem
 from services.org import TgUser, ensure_person
 from storage.base import Store, Tx
-from storage.models import County, Role, Township
+from storage.models import County, Role, Team, Township
 
 DEFAULT_INVITE_HOURS = 72
 
@@ -218,3 +218,54 @@ async def _write_org(
         if not added:
             counts["unchanged_teams"] += 1
     return problems
+
+
+# ---------------------------------------------------------------------- households
+@dataclass(frozen=True)
+class HouseholdImport:
+    added: int = 0
+    existing: int = 0
+    teams: int = 0
+    problems: tuple[RowProblem, ...] = ()
+
+
+async def import_households(
+    store: Store,
+    now: datetime,
+    text: str,
+    *,
+    dry_run: bool = False,
+    team: Team | None = None,
+    actor_id: int | None = None,
+) -> HouseholdImport:
+    """Add households to team registers from CSV text; names already there are left as they
+    are. Every row is checked first; one bad row means nothing is written. With ``team``
+    (an import in the team's own chat) every row belongs to it."""
+    rows, problems = parse_household_csv(text, need_team=team is None)
+    if problems:
+        return HouseholdImport(problems=tuple(problems))
+    counts = {"added": 0, "existing": 0}
+    touched: set[int] = set()
+    try:
+        async with store.transaction() as tx:
+            db_problems: list[RowProblem] = []
+            for row in rows:
+                target = team
+                if row.team_code is not None:
+                    found = await tx.get_team_by_code(row.team_code)
+                    if found is None or (team is not None and found.id != team.id):
+                        problem = Problem("import.err.household_team", {"code": row.team_code})
+                        db_problems.append(RowProblem(row.line, problem))
+                        continue
+                    target = found
+                assert target is not None
+                touched.add(target.id)
+                source = "command" if actor_id is not None else "import"
+                added = await tx.add_household(target.id, row.name, row.note, source, now, actor_id)
+                counts["added" if added else "existing"] += 1
+            if db_problems or dry_run:
+                raise _Rollback(db_problems)
+    except _Rollback as rollback:
+        if rollback.problems:
+            return HouseholdImport(problems=tuple(rollback.problems))
+    return HouseholdImport(counts["added"], counts["existing"], len(touched))

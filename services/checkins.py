@@ -14,6 +14,7 @@ from rules.days import MonthFigures, day_windows_left, month_bounds, month_figur
 from rules.leave import is_overdue, leave_calendar
 from rules.policy import WINDOW_NAMES, Policy, Window, WindowName
 from rules.problems import Problem
+from services.logs import LogFigures, member_log_figures
 from services.org import TgUser, ensure_person, scope_of
 from storage.base import Store, Tx
 from storage.models import Checkin, LeaveRequest, Person, Role, Team
@@ -222,6 +223,7 @@ class MonthView:
     figures: MonthFigures
     today: list[Checkin]
     leave: list[LeaveRequest]  # pending, and approved that has not ended
+    logs: LogFigures
 
 
 async def my_month(
@@ -246,7 +248,11 @@ async def my_month(
                 if r.team_id == team.id and (r.state == "pending" or r.last >= today)
             ]
             today_rows = [r for r in rows if r.local_date == today]
-            views.append(MonthView(team, policy, figures, today_rows, leave))
+            since = await tx.member_since(person.id, team.id)
+            logs = await member_log_figures(
+                tx, person.id, team, now, local_moment(since, team.tz).date() if since else None
+            )
+            views.append(MonthView(team, policy, figures, today_rows, leave, logs))
         return views
 
 

@@ -9,18 +9,24 @@ transaction, so no change happens without a record of who, when and what.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
 from typing import Any, Protocol
 
 from storage.models import (
+    AuditMark,
     Checkin,
     County,
     Event,
+    Household,
     Invite,
     LeaveDecision,
     LeaveMessage,
     LeaveRequest,
+    LedgerEntry,
+    LogRevision,
+    MonthlySummary,
     PendingInput,
     Person,
     Role,
@@ -29,6 +35,7 @@ from storage.models import (
     Team,
     TeamPerson,
     Township,
+    WorkLog,
 )
 
 
@@ -221,6 +228,89 @@ class Tx(Protocol):
         county_id: int | None = None,
     ) -> list[Person]: ...
     async def get_person(self, person_id: int) -> Person: ...
+
+    # --- households, work logs, the ledger, reverse checks, summaries
+    async def list_households(self, team_id: int) -> list[Household]: ...
+    async def find_households(self, team_ids: Sequence[int], name: str) -> list[Household]: ...
+    async def add_household(
+        self,
+        team_id: int,
+        name: str,
+        note: str | None,
+        source: str,
+        now: datetime,
+        actor_id: int | None,
+    ) -> Household | None: ...
+    async def recent_households(
+        self, person_id: int, team_id: int, since: date, except_log: int
+    ) -> list[int]: ...
+    async def create_log(
+        self,
+        person_id: int,
+        team_id: int,
+        local_date: date,
+        chat_id: int,
+        message_id: int,
+        media_group_id: str | None,
+        text: str,
+        written_at: datetime,
+        now: datetime,
+    ) -> WorkLog | None: ...
+    async def get_log(self, log_id: int) -> WorkLog | None: ...
+    async def log_of_message(self, chat_id: int, message_id: int) -> WorkLog | None: ...
+    async def log_of_album(self, chat_id: int, media_group_id: str) -> WorkLog | None: ...
+    async def team_logs(
+        self, team_id: int, first: date, last: date, person_id: int | None = None
+    ) -> list[WorkLog]: ...
+    async def revise_log(
+        self, log: WorkLog, text: str, edited_at: datetime, now: datetime, actor_id: int
+    ) -> int | None: ...
+    async def log_revisions(self, log_id: int) -> list[LogRevision]: ...
+    async def add_photo(
+        self,
+        log: WorkLog,
+        chat_id: int,
+        message_id: int,
+        file_id: str,
+        file_unique_id: str,
+        caption: str | None,
+        now: datetime,
+    ) -> bool: ...
+    async def add_visit(
+        self, log: WorkLog, household_id: int, how: str, now: datetime, actor_id: int
+    ) -> bool: ...
+    async def remove_visit(
+        self, log: WorkLog, household_id: int, now: datetime, actor_id: int
+    ) -> bool: ...
+    async def household_ledger(self, household_ids: Sequence[int]) -> list[LedgerEntry]: ...
+    async def visit_entry(self, visit_id: int) -> LedgerEntry | None: ...
+    async def sample_candidates(self, team_id: int, since: date) -> tuple[list[int], list[int]]: ...
+    async def create_sample(
+        self, team_id: int, asked: int, visit_ids: Sequence[int], actor_id: int, now: datetime
+    ) -> int: ...
+    async def mark_visit(
+        self, entry: LedgerEntry, verdict: str, note: str, actor_id: int, now: datetime
+    ) -> AuditMark: ...
+    async def verdict_counts(self, person_id: int, team_id: int, since: date) -> dict[str, int]: ...
+    async def add_summary(
+        self,
+        team_id: int,
+        month: str,
+        person_id: int,
+        text: str,
+        file_id: str | None,
+        file_name: str | None,
+        chat_id: int,
+        message_id: int,
+        now: datetime,
+    ) -> MonthlySummary | None: ...
+    async def summary_months(self, team_id: int) -> list[str]: ...
+    async def month_summaries(
+        self, month: str, team_ids: Sequence[int]
+    ) -> list[MonthlySummary]: ...
+    async def area_teams(
+        self, township_ids: Sequence[int], county_ids: Sequence[int], unplaced: bool
+    ) -> list[Team]: ...
 
     # --- audit
     async def events(self, team_id: int | None = None, kind: str | None = None) -> list[Event]: ...

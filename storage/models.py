@@ -195,3 +195,94 @@ class LeaveMessage:
     chat_id: int
     message_id: int
     step: int
+
+
+@dataclass(frozen=True)
+class Household:
+    id: int
+    team_id: int
+    name: str
+    note: str | None
+    source: Literal["command", "import", "log"]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class LogPhoto:
+    file_id: str
+    file_unique_id: str
+    caption: str | None
+    added_at: datetime
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A ledger entry: a household a log names. A removed one is kept with who removed it."""
+
+    id: int
+    log_id: int
+    household_id: int
+    household: str
+    how: Literal["mention", "button", "edit"]
+    added_at: datetime
+    removed_at: datetime | None = None
+    verdict: Literal["ok", "false"] | None = None  # the newest inspector's mark
+    verdict_note: str | None = None
+
+
+@dataclass(frozen=True)
+class WorkLog:
+    """A log as it reads now (its newest revision), with its photos and current visits."""
+
+    id: int
+    person_id: int
+    team_id: int
+    local_date: date
+    chat_id: int
+    message_id: int
+    media_group_id: str | None
+    written_at: datetime
+    text: str
+    revision: int
+    photos: tuple[LogPhoto, ...] = ()
+    visits: tuple[Visit, ...] = ()
+
+
+@dataclass(frozen=True)
+class LogRevision:
+    log_id: int
+    revision: int
+    text: str
+    edited_at: datetime
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """A visit with the log and the member behind it, as an inspector reads it."""
+
+    visit: Visit
+    log: WorkLog
+    person: Person
+    village: str
+
+
+@dataclass(frozen=True)
+class AuditMark:
+    id: int
+    visit_id: int
+    verdict: Literal["ok", "false"]
+    note: str
+    marked_by: int
+    marked_at: datetime
+
+
+@dataclass(frozen=True)
+class MonthlySummary:
+    id: int
+    team_id: int
+    month: str
+    person_id: int
+    text: str
+    file_id: str | None
+    file_name: str | None
+    sent_at: datetime

@@ -41,9 +41,10 @@ from storage.sqlite_base import (
 )
 from storage.sqlite_checkins import CheckinQueries
 from storage.sqlite_leave import LeaveQueries
+from storage.sqlite_logs import LogQueries
 
 
-class SqliteTx(CheckinQueries, LeaveQueries):
+class SqliteTx(CheckinQueries, LeaveQueries, LogQueries):
     """One transaction on the shared connection."""
 
     # ------------------------------------------------------------------ people

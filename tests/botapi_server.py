@@ -226,6 +226,7 @@ class BotApiServer:
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._callback_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
+        self.files: dict[str, bytes] = {}  # what users sent, by file_id, for getFile
         self._sent_changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._closing = asyncio.Event()
@@ -240,6 +241,7 @@ class BotApiServer:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -294,6 +296,27 @@ class BotApiServer:
                 body["parameters"] = exc.parameters
             return web.json_response(body, status=exc.code)
         return web.json_response({"ok": True, "result": result})
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """A file's bytes at the path getFile gave, as Telegram serves them."""
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        content = self.files.get(request.match_info["path"].removeprefix("documents/"))
+        if content is None:
+            self.problems.append(f"download of an unknown file {request.match_info['path']}")
+            return web.Response(status=404)
+        return web.Response(body=content)
+
+    async def _api_getfile(self, params: Json) -> Json:
+        file_id = params.get("file_id")
+        if file_id not in self.files:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_size": len(self.files[file_id]),
+            "file_path": f"documents/{file_id}",
+        }
 
     async def _read_params(self, request: web.Request) -> Json:
         raw: dict[str, Any] = dict(request.query)
@@ -796,6 +819,81 @@ class BotApiServer:
             location["horizontal_accuracy"] = horizontal_accuracy
         edited["location"] = location
         edited["edit_date"] = int((edit_date or self.clock()).timestamp())
+        await self.push_update("edited_message", edited)
+        return edited
+
+    def _user_file(self, prefix: str) -> tuple[str, str]:
+        number = next(self._file_ids)
+        return f"user{prefix}{number}", f"uuser{prefix}{number}"
+
+    @staticmethod
+    def _caption(message: Json, caption: str | None) -> None:
+        if caption is None:
+            return
+        message["caption"] = caption
+        if caption.startswith("/"):
+            length = len(caption.split()[0])
+            message["caption_entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+
+    async def send_photo(
+        self,
+        chat_id: int,
+        user_id: int,
+        *,
+        caption: str | None = None,
+        media_group_id: str | None = None,
+        reply_to: Json | None = None,
+    ) -> Json:
+        """A user sends a photo: Telegram gives it in several sizes, the largest last. An album
+        is several such messages sharing ``media_group_id``, the caption on the first."""
+        message = self._new_message(chat_id, user_id, None)
+        file_id, unique_id = self._user_file("photo")
+        message["photo"] = [
+            {
+                "file_id": f"{file_id}s",
+                "file_unique_id": f"{unique_id}s",
+                "width": 90,
+                "height": 67,
+            },
+            {"file_id": file_id, "file_unique_id": unique_id, "width": 1280, "height": 960},
+        ]
+        self._caption(message, caption)
+        if media_group_id is not None:
+            message["media_group_id"] = media_group_id
+        if reply_to is not None:
+            message["reply_to_message"] = reply_to
+        await self.push_update("message", message)
+        return message
+
+    async def send_document(
+        self,
+        chat_id: int,
+        user_id: int,
+        file_name: str,
+        content: bytes,
+        *,
+        caption: str | None = None,
+        mime_type: str = "application/octet-stream",
+    ) -> Json:
+        """A user sends a file; the bot can fetch it back with getFile."""
+        message = self._new_message(chat_id, user_id, None)
+        file_id, unique_id = self._user_file("doc")
+        self.files[file_id] = content
+        message["document"] = {
+            "file_id": file_id,
+            "file_unique_id": unique_id,
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": len(content),
+        }
+        self._caption(message, caption)
+        await self.push_update("message", message)
+        return message
+
+    async def edit_caption(self, message: Json, caption: str) -> Json:
+        """A user edits the caption of a photo or file they sent."""
+        edited = {**message, "edit_date": int(self.clock().timestamp())}
+        self._caption(edited, caption)
         await self.push_update("edited_message", edited)
         return edited
 

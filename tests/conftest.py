@@ -21,7 +21,9 @@ import pytest
 
 from bot.app import serve
 from bot.config import Settings, load_settings
-from tests.botapi_server import BotApiServer, SentMessage
+from storage.models import Role
+from storage.sqlite import SqliteStore
+from tests.botapi_server import BotApiServer, Json, SentMessage
 
 GROUP = -100123
 LEADER = 1001  # created the group: a Telegram group admin
@@ -29,6 +31,14 @@ MEMBER = 1002
 MEMBER2 = 1003
 OUTSIDER = 1004  # in the group, holds no role
 ADMIN = 1005  # a county admin, not in the group
+
+# An organisation import: Huize county, Shangba (HZ-001) in Dahai township, Xiaba (HZ-002) in Leju.
+HEADER = "county,township,team_code,village,tz,site_name,latitude,longitude,radius_m\n"
+GOOD = HEADER + (
+    "Huize,Dahai,HZ-001,Shangba,,Village office,25.5,103.2,\n"
+    "Huize,Dahai,HZ-001,Shangba,,School,25.51,103.21,150\n"
+    "Huize,Leju,HZ-002,Xiaba,Asia/Shanghai,Office,25.6,103.3,200\n"
+)
 
 
 class FakeClock:
@@ -195,3 +205,77 @@ async def team(bot: BotHarness) -> BotHarness:
     await bot.say(GROUP, MEMBER, "/join")
     await bot.say(GROUP, MEMBER2, "/join")
     return bot
+
+
+# ---------------------------------------------------------------------- a county
+COORD = 1006
+COORD2 = 1007
+
+
+async def grant(settings: Settings, clock: FakeClock, user_id: int, name: str, role: Role) -> None:
+    store = await SqliteStore.open(settings.database, clock())
+    try:
+        async with store.transaction() as tx:
+            person = await tx.upsert_person(user_id, name, None, None, None, clock())
+            await tx.grant_role(person.id, role, clock(), None)
+    finally:
+        await store.close()
+
+
+async def township_id(settings: Settings, clock: FakeClock, township: str, county: str) -> int:
+    store = await SqliteStore.open(settings.database, clock())
+    try:
+        async with store.transaction() as tx:
+            [found] = await tx.find_townships(township, county)
+            return found.id
+    finally:
+        await store.close()
+
+
+@pytest.fixture
+async def county(bot: BotHarness, server: BotApiServer, tmp_path: Path) -> BotHarness:
+    """Shangba in Dahai township, Huize county, with its approvers, who started the bot."""
+    csv = tmp_path / "org.csv"
+    csv.write_text(GOOD)
+    assert (await run_cli(bot.settings, "import", str(csv)))[0] == 0
+    assert "team of Shangba" in (await bot.say(GROUP, LEADER, "/setup HZ-001")).content
+    await bot.say(GROUP, MEMBER, "/join")
+    await bot.say(GROUP, MEMBER2, "/join")
+    dahai = await township_id(bot.settings, bot.clock, "Dahai", "Huize")
+    server.add_user(COORD, "Zhang")
+    server.add_user(COORD2, "Zhou")
+    for user_id, name in ((COORD, "Zhang"), (COORD2, "Zhou")):
+        await grant(bot.settings, bot.clock, user_id, name, Role("coordinator", township_id=dahai))
+        server.start_private(user_id)
+    store = await SqliteStore.open(bot.settings.database, bot.clock())
+    try:
+        async with store.transaction() as tx:
+            huize = await tx.get_county("Huize")
+            assert huize is not None
+    finally:
+        await store.close()
+    await grant(bot.settings, bot.clock, ADMIN, "Chen", Role("admin", county_id=huize.id))
+    server.start_private(ADMIN)
+    return bot
+
+
+async def ask(server: BotApiServer, chat_id: int, user_id: int, text: str) -> SentMessage:
+    """The bot's reply to this very message (not a notice posted meanwhile)."""
+    mark = len(server.sent)
+    sent = await server.send_text(chat_id, user_id, text)
+    return await server.wait_for(
+        lambda m: m.chat_id == chat_id and m.reply_to_message_id == sent["message_id"], after=mark
+    )
+
+
+async def events_of(settings: Settings, clock: FakeClock, prefix: str = "leave.") -> list[str]:
+    store = await SqliteStore.open(settings.database, clock())
+    try:
+        async with store.transaction() as tx:
+            return [e.kind for e in await tx.events() if e.kind.startswith(prefix)]
+    finally:
+        await store.close()
+
+
+async def press(server: BotApiServer, user_id: int, message: SentMessage, data: str) -> Json:
+    return await server.wait_answer(await server.press_button(user_id, message, data))

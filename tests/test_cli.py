@@ -10,14 +10,7 @@ from pathlib import Path
 from bot.config import Settings
 from storage.sqlite import SqliteStore
 from tests.botapi_server import BotApiServer
-from tests.conftest import GROUP, LEADER, MEMBER, BotHarness, FakeClock, run_cli
-
-HEADER = "county,township,team_code,village,tz,site_name,latitude,longitude,radius_m\n"
-GOOD = HEADER + (
-    "Huize,Dahai,HZ-001,Shangba,,Village office,25.5,103.2,\n"
-    "Huize,Dahai,HZ-001,Shangba,,School,25.51,103.21,150\n"
-    "Huize,Leju,HZ-002,Xiaba,Asia/Shanghai,Office,25.6,103.3,200\n"
-)
+from tests.conftest import GOOD, GROUP, HEADER, LEADER, MEMBER, BotHarness, FakeClock, run_cli
 
 
 async def _teams(settings: Settings, clock: FakeClock) -> list[str]:

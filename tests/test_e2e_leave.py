@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
 from bot.config import Settings
-from storage.models import Role
-from storage.sqlite import SqliteStore
-from tests.botapi_server import BotApiServer, Json, SentMessage
+from tests.botapi_server import BotApiServer, SentMessage
 from tests.conftest import (
     ADMIN,
+    COORD,
+    COORD2,
     GROUP,
     LEADER,
     MEMBER,
@@ -26,59 +25,11 @@ from tests.conftest import (
     OUTSIDER,
     BotHarness,
     FakeClock,
+    ask,
+    events_of,
+    press,
     run_cli,
 )
-from tests.test_cli import GOOD
-
-COORD = 1006
-COORD2 = 1007
-
-
-async def _grant(settings: Settings, clock: FakeClock, user_id: int, name: str, role: Role) -> None:
-    store = await SqliteStore.open(settings.database, clock())
-    try:
-        async with store.transaction() as tx:
-            person = await tx.upsert_person(user_id, name, None, None, None, clock())
-            await tx.grant_role(person.id, role, clock(), None)
-    finally:
-        await store.close()
-
-
-async def _place(settings: Settings, clock: FakeClock, township: str, county: str) -> int:
-    store = await SqliteStore.open(settings.database, clock())
-    try:
-        async with store.transaction() as tx:
-            [found] = await tx.find_townships(township, county)
-            return found.id
-    finally:
-        await store.close()
-
-
-@pytest.fixture
-async def county(bot: BotHarness, server: BotApiServer, tmp_path: Path) -> BotHarness:
-    """Shangba in Dahai township, Huize county, with its approvers, who started the bot."""
-    csv = tmp_path / "org.csv"
-    csv.write_text(GOOD)
-    assert (await run_cli(bot.settings, "import", str(csv)))[0] == 0
-    assert "team of Shangba" in (await bot.say(GROUP, LEADER, "/setup HZ-001")).content
-    await bot.say(GROUP, MEMBER, "/join")
-    await bot.say(GROUP, MEMBER2, "/join")
-    dahai = await _place(bot.settings, bot.clock, "Dahai", "Huize")
-    server.add_user(COORD, "Zhang")
-    server.add_user(COORD2, "Zhou")
-    for user_id, name in ((COORD, "Zhang"), (COORD2, "Zhou")):
-        await _grant(bot.settings, bot.clock, user_id, name, Role("coordinator", township_id=dahai))
-        server.start_private(user_id)
-    store = await SqliteStore.open(bot.settings.database, bot.clock())
-    try:
-        async with store.transaction() as tx:
-            huize = await tx.get_county("Huize")
-            assert huize is not None
-    finally:
-        await store.close()
-    await _grant(bot.settings, bot.clock, ADMIN, "Chen", Role("admin", county_id=huize.id))
-    server.start_private(ADMIN)
-    return bot
 
 
 def _to(server: BotApiServer, chat_id: int, request_id: int) -> Callable[[SentMessage], bool]:
@@ -92,30 +43,8 @@ async def _copy(server: BotApiServer, chat_id: int, request_id: int) -> SentMess
     )
 
 
-async def _ask(server: BotApiServer, chat_id: int, user_id: int, text: str) -> SentMessage:
-    """The bot's reply to this very message (not a notice posted meanwhile)."""
-    mark = len(server.sent)
-    sent = await server.send_text(chat_id, user_id, text)
-    return await server.wait_for(
-        lambda m: m.chat_id == chat_id and m.reply_to_message_id == sent["message_id"], after=mark
-    )
-
-
 def _buttons(message: SentMessage) -> list[str]:
     return [b["callback_data"] for b in message.buttons]
-
-
-async def _events(settings: Settings, clock: FakeClock, prefix: str = "leave.") -> list[str]:
-    store = await SqliteStore.open(settings.database, clock())
-    try:
-        async with store.transaction() as tx:
-            return [e.kind for e in await tx.events() if e.kind.startswith(prefix)]
-    finally:
-        await store.close()
-
-
-async def _press(server: BotApiServer, user_id: int, message: SentMessage, data: str) -> Json:
-    return await server.wait_answer(await server.press_button(user_id, message, data))
 
 
 # ---------------------------------------------------------------------- asking and routing
@@ -140,7 +69,7 @@ async def test_a_three_day_request_goes_to_the_townships_coordinators(
         ]
         assert _buttons(copy) == ["v1:lv:1:a", "v1:lv:1:r"]
     assert server.messages_to(ADMIN) == []
-    assert await _events(county.settings, county.clock) == ["leave.requested", "leave.routed"]
+    assert await events_of(county.settings, county.clock) == ["leave.requested", "leave.routed"]
 
 
 async def test_a_long_request_goes_to_the_county_and_a_private_one_is_noticed_in_the_group(
@@ -198,7 +127,7 @@ async def test_outsiders_and_teams_without_approvers_are_refused(
     outsider = await team.say(GROUP, OUTSIDER, "/leave 2026-11-25 sick flu")
     assert outsider.content.startswith("Only members of a team ask for leave.")
     # A team in no township: its leader decides. A leader asking has nobody to ask.
-    asked = await _ask(server, GROUP, MEMBER, "/leave 2026-11-25 sick flu")
+    asked = await ask(server, GROUP, MEMBER, "/leave 2026-11-25 sick flu")
     assert "Sent to the team leader: Li." in asked.content
     alone = await team.say(GROUP, LEADER, "/leave 2026-11-26 personal errand")
     assert alone.content.startswith("Nobody can approve leave for this team yet")
@@ -212,7 +141,7 @@ async def test_approve_edits_every_copy_and_tells_the_member_and_the_group(
     await county.say(MEMBER, MEMBER, "/leave 2026-11-25 2026-11-27 personal family matters")
     copy = await _copy(server, COORD, 1)
     other = await _copy(server, COORD2, 1)
-    answer = await _press(server, COORD, copy, "v1:lv:1:a")
+    answer = await press(server, COORD, copy, "v1:lv:1:a")
     assert answer["text"] == "Leave #1 approved."
     await server.wait_until(lambda: other.reply_markup is None and copy.reply_markup is None)
     assert other.content.splitlines()[-2:] == [
@@ -228,7 +157,7 @@ async def test_approve_edits_every_copy_and_tells_the_member_and_the_group(
     member_copy = next(m for m in server.messages_to(MEMBER) if m.history)
     assert member_copy.history[0][0].startswith("📝 Leave #1 asked")  # type: ignore[union-attr]
     assert "Leave approved." in member_copy.content and _buttons(member_copy) == ["v1:lv:1:c"]
-    events = await _events(county.settings, county.clock)
+    events = await events_of(county.settings, county.clock)
     assert events == ["leave.requested", "leave.routed", "leave.approved"]
 
 
@@ -239,7 +168,7 @@ async def test_reject_asks_for_a_reason_and_records_it(
     await county.say(MEMBER, MEMBER, "/leave 2026-11-25 personal errand")
     copy = await _copy(server, COORD2, 1)
     other = await _copy(server, COORD, 1)
-    answer = await _press(server, COORD2, copy, "v1:lv:1:r")
+    answer = await press(server, COORD2, copy, "v1:lv:1:r")
     assert answer["text"] == "Write the reason for rejecting, in one message."
     prompt = await server.wait_for(lambda m: m.chat_id == COORD2 and "Why is leave #1" in m.content)
     assert prompt.reply_markup == {"force_reply": True, "selective": True}
@@ -257,7 +186,7 @@ async def test_reject_asks_for_a_reason_and_records_it(
     ]
     # The other coordinator's copy is closed too, and a late press changes nothing.
     await server.wait_until(lambda: other.reply_markup is None)
-    late = await _press(server, COORD, other, "v1:lv:1:a")
+    late = await press(server, COORD, other, "v1:lv:1:a")
     assert late == {"text": "This leave was already rejected.", "show_alert": True}
 
 
@@ -267,16 +196,16 @@ async def test_the_wrong_person_pressing_changes_nothing(
     await county.say(GROUP, MEMBER, "/leave 2026-11-25 personal errand")
     copy = await _copy(server, COORD, 1)
     for user_id in (MEMBER2, LEADER, ADMIN):
-        answer = await _press(server, user_id, copy, "v1:lv:1:a")
+        answer = await press(server, user_id, copy, "v1:lv:1:a")
         assert answer == {"text": "Only the township decides this request now.", "show_alert": True}
-    own = await _press(server, MEMBER, copy, "v1:lv:1:a")
+    own = await press(server, MEMBER, copy, "v1:lv:1:a")
     assert own["text"] == "You cannot decide your own leave."
-    cancel = await _press(server, COORD, copy, "v1:lv:1:c")
+    cancel = await press(server, COORD, copy, "v1:lv:1:c")
     assert cancel["text"] == "Only the member who asked can cancel this leave."
-    stale = await _press(server, COORD, copy, "v0:leave:1")
+    stale = await press(server, COORD, copy, "v0:leave:1")
     assert stale["text"] == "This button no longer works. Please start again."
     assert copy.reply_markup is not None and copy.history == []
-    assert await _events(county.settings, county.clock) == ["leave.requested", "leave.routed"]
+    assert await events_of(county.settings, county.clock) == ["leave.requested", "leave.routed"]
 
 
 async def test_a_double_press_and_two_approvers_racing_make_one_decision(
@@ -293,7 +222,7 @@ async def test_a_double_press_and_two_approvers_racing_make_one_decision(
     answers = [await server.wait_answer(i) for i in ids]
     assert answers[0]["text"] == "Leave #1 approved."
     assert [a["text"] for a in answers[1:]] == ["This leave was already approved."] * 2
-    events = await _events(county.settings, county.clock)
+    events = await events_of(county.settings, county.clock)
     assert events.count("leave.approved") == 1
 
 
@@ -301,7 +230,7 @@ async def test_buttons_still_work_after_a_restart(county: BotHarness, server: Bo
     await county.say(GROUP, MEMBER, "/leave 2026-11-25 personal errand")
     copy = await _copy(server, COORD, 1)
     await county.restart()
-    answer = await _press(server, COORD, copy, "v1:lv:1:a")
+    answer = await press(server, COORD, copy, "v1:lv:1:a")
     assert answer["text"] == "Leave #1 approved."
     await server.wait_until(lambda: copy.reply_markup is None)
 
@@ -312,15 +241,15 @@ async def test_a_leader_step_comes_first_when_the_county_says_so(
     code, _, err = await run_cli(county.settings, "rules", "--county", "Huize", "leave_leader=on")
     assert code == 0, err
     # The leader never wrote to the bot privately: the buttons come to the group instead.
-    asked = await _ask(server, GROUP, MEMBER, "/leave 2026-11-25 personal errand")
+    asked = await ask(server, GROUP, MEMBER, "/leave 2026-11-25 personal errand")
     assert "Sent to the team leader: Li." in asked.content
     in_group = await server.wait_for(
         lambda m: m.chat_id == GROUP and "please decide here" in m.content
     )
     assert "Reason:" not in in_group.content  # a group sees no reason
-    refused = await _press(server, MEMBER2, in_group, "v1:lv:1:a")
+    refused = await press(server, MEMBER2, in_group, "v1:lv:1:a")
     assert refused["text"] == "Only the team leader decides this request now."
-    assert (await _press(server, LEADER, in_group, "v1:lv:1:a"))["text"] == "Leave #1 approved."
+    assert (await press(server, LEADER, in_group, "v1:lv:1:a"))["text"] == "Leave #1 approved."
     copy = await _copy(server, COORD, 1)
     assert "✅ Approved by Li (team leader)" in copy.content
     assert "⏳ Waiting for the township (step 2 of 2)" in copy.content
@@ -336,16 +265,16 @@ async def test_a_step_by_step_request_with_the_calendar(
 ) -> None:
     kinds = await county.say(GROUP, MEMBER, "/leave")
     assert kinds.content == "Which kind of leave?"
-    intruder = await _press(server, MEMBER2, kinds, "v1:ld:k:sick")
+    intruder = await press(server, MEMBER2, kinds, "v1:ld:k:sick")
     assert intruder["show_alert"] is True and "not for you" in intruder["text"]
-    await _press(server, MEMBER, kinds, "v1:ld:k:sick")
+    await press(server, MEMBER, kinds, "v1:ld:k:sick")
     await server.wait_until(lambda: kinds.content.startswith("Sick leave. First day away?"))
     days = _buttons(kinds)
     # Sick leave may start two days back: the 21st is offered, the 20th is not.
     assert "v1:ld:d:2026-11-21" in days and "v1:ld:d:2026-11-20" not in days
-    await _press(server, MEMBER, kinds, "v1:ld:m:2026-12")
+    await press(server, MEMBER, kinds, "v1:ld:m:2026-12")
     await server.wait_until(lambda: "v1:ld:d:2026-12-01" in _buttons(kinds))
-    await _press(server, MEMBER, kinds, "v1:ld:d:2026-12-02")
+    await press(server, MEMBER, kinds, "v1:ld:d:2026-12-02")
     await server.wait_until(lambda: kinds.content.startswith("Sick leave from 2026-12-02."))
     typed = await county.say(GROUP, MEMBER, "12-04")  # a typed date works as well
     assert typed.content.startswith("Sick leave, 2026-12-02 → 2026-12-04 (3 days).")
@@ -359,7 +288,7 @@ async def test_the_dialogue_can_be_stopped_and_other_texts_are_left_alone(
     county: BotHarness, server: BotApiServer
 ) -> None:
     kinds = await county.say(GROUP, MEMBER, "/leave")
-    await _press(server, MEMBER, kinds, "v1:ld:x")
+    await press(server, MEMBER, kinds, "v1:ld:x")
     await server.wait_until(lambda: kinds.content == "Leave request stopped; nothing was sent.")
     mark = len(server.sent)
     await server.send_text(GROUP, MEMBER, "good morning everyone")
@@ -372,14 +301,14 @@ async def test_the_dialogue_can_be_stopped_and_other_texts_are_left_alone(
 async def test_cancel_a_pending_request(county: BotHarness, server: BotApiServer) -> None:
     asked = await county.say(GROUP, MEMBER, "/leave 2026-11-25 personal errand")
     copy = await _copy(server, COORD, 1)
-    other = await _press(server, MEMBER2, asked, "v1:lv:1:c")
+    other = await press(server, MEMBER2, asked, "v1:lv:1:c")
     assert other["text"] == "Only the member who asked can cancel this leave."
-    assert (await _press(server, MEMBER, asked, "v1:lv:1:c"))["text"] == "Leave #1 cancelled."
+    assert (await press(server, MEMBER, asked, "v1:lv:1:c"))["text"] == "Leave #1 cancelled."
     await server.wait_until(lambda: copy.reply_markup is None and asked.reply_markup is None)
     assert "🚫 Cancelled by Wang, 11-23 09:30" in copy.content
-    again = await _ask(server, GROUP, MEMBER, "/leave cancel 1")
+    again = await ask(server, GROUP, MEMBER, "/leave cancel 1")
     assert again.content == "This leave was cancelled."
-    late = await _press(server, COORD, copy, "v1:lv:1:a")
+    late = await press(server, COORD, copy, "v1:lv:1:a")
     assert late["text"] == "This leave was cancelled."
 
 
@@ -387,9 +316,9 @@ async def test_leave_counts_in_me_and_today_and_back_ends_it_early(
     county: BotHarness, server: BotApiServer, clock: FakeClock
 ) -> None:
     await county.say(GROUP, MEMBER, "/leave 2026-11-23 2026-11-25 official county training")
-    approved = await _press(server, COORD, await _copy(server, COORD, 1), "v1:lv:1:a")
+    approved = await press(server, COORD, await _copy(server, COORD, 1), "v1:lv:1:a")
     assert approved["text"] == "Leave #1 approved."
-    too_late = await _ask(server, GROUP, MEMBER, "/leave cancel")
+    too_late = await ask(server, GROUP, MEMBER, "/leave cancel")
     assert too_late.content == "You have no leave that can be cancelled."
     day = await county.say(GROUP, LEADER, "/today")
     assert "🏖 Wang: on leave (Official business) until 2026-11-25" in day.content
@@ -398,16 +327,16 @@ async def test_leave_counts_in_me_and_today_and_back_ends_it_early(
     assert "Days present: 0 of 6 · absent 0 · on leave 1" in me.content
     assert "Leave #1 (Official business) 2026-11-23 → 2026-11-25: approved" in me.content
     clock.advance(days=1)  # Tuesday the 24th: back a day early
-    back = await _ask(server, GROUP, MEMBER, "/back")
+    back = await ask(server, GROUP, MEMBER, "/back")
     assert back.content == (
         "👋 Wang is back from leave #1 (2026-11-23 → 2026-11-25 (3 days)) early: "
         "from 2026-11-24 it is no longer leave."
     )
     me = await county.say(GROUP, MEMBER, "/me")
     assert "absent 0 · on leave 1" in me.content  # the 23rd only; today is an ordinary day
-    again = await _ask(server, GROUP, MEMBER, "/back")
+    again = await ask(server, GROUP, MEMBER, "/back")
     assert again.content == "You are not on leave."
-    events = await _events(county.settings, county.clock)
+    events = await events_of(county.settings, county.clock)
     assert events[-1] == "leave.returned"
 
 
@@ -437,7 +366,7 @@ async def test_waiting_requests_remind_then_escalate_and_missing_returns_are_fla
     escalated = await server.wait_for(lambda m: m.chat_id == ADMIN and "Escalated" in m.content)
     assert escalated.content.startswith("⏫ Escalated to you: this request has waited 25 h")
     # Escalated, the county admin may decide it; every copy closes.
-    assert (await _press(server, ADMIN, escalated, "v1:lv:1:a"))["text"] == "Leave #1 approved."
+    assert (await press(server, ADMIN, escalated, "v1:lv:1:a"))["text"] == "Leave #1 approved."
     await server.wait_until(lambda: first.reply_markup is None and reminder.reply_markup is None)
     await asyncio.sleep(0.5)  # more sweeps: nothing is sent twice
     reminders = [
@@ -456,7 +385,7 @@ async def test_waiting_requests_remind_then_escalate_and_missing_returns_are_fla
     await server.wait_for(lambda m: m.chat_id == MEMBER and "send /back" in m.content)
     day = await county.say(GROUP, LEADER, "/today")
     assert "⚠️ leave #1 ended 2026-11-24, no /back" in day.content
-    listed = await _ask(server, GROUP, LEADER, "/leaves")
+    listed = await ask(server, GROUP, LEADER, "/leaves")
     assert listed.content.splitlines() == [
         "Leave at Shangba: pending, current and coming",
         "#1 Wang: Personal leave, 2026-11-24 (1 day): ⚠️ ended, no /back",
@@ -466,11 +395,11 @@ async def test_waiting_requests_remind_then_escalate_and_missing_returns_are_fla
         "#1 Wang: Personal leave, 2026-11-24 (1 day): ⚠️ ended, no /back"
     )
     # A member in the group sees only their own.
-    assert (await _ask(server, GROUP, MEMBER2, "/leaves")).content.splitlines() == [
+    assert (await ask(server, GROUP, MEMBER2, "/leaves")).content.splitlines() == [
         "Your leave requests",
         "None.",
     ]
-    events = await _events(county.settings, county.clock)
+    events = await events_of(county.settings, county.clock)
     assert events == [
         "leave.requested",
         "leave.routed",

@@ -72,6 +72,7 @@ async def test_me_shows_days_nights_and_pace_on_a_made_up_month(
         "🟡 At risk: you need 8 more days in the 11 left; " + SHORT,
         "Nights still needed: 6.",
         "Today: no check-in yet.",
+        "📝 Work logs: 0 of 20 days this month",
     ]
     # The same figures privately; today's check-in shows once it is made.
     clock.current = _at(20, 18)
@@ -79,7 +80,7 @@ async def test_me_shows_days_nights_and_pace_on_a_made_up_month(
     await team.barrier(GROUP, LEADER)
     private = await team.say(MEMBER, MEMBER, "/me")
     assert "Days present: 15 of 22 · absent 5" in private.content
-    assert private.content.splitlines()[-1] == "Today: evening 18:00"
+    assert private.content.splitlines()[-2] == "Today: evening 18:00"
 
 
 async def test_me_prorates_the_quota_for_a_member_who_joined_mid_month(

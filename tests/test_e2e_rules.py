@@ -6,8 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.botapi_server import BotApiServer
-from tests.conftest import ADMIN, GROUP, LEADER, MEMBER, BotHarness, run_cli
-from tests.test_cli import GOOD
+from tests.conftest import ADMIN, GOOD, GROUP, LEADER, MEMBER, BotHarness, run_cli
 from tests.test_e2e_invites import invite
 
 

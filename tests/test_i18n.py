@@ -53,10 +53,12 @@ def test_every_key_built_from_a_name_exists() -> None:
     scan above, so each family is listed from the rules' own names."""
     from typing import get_args
 
+    from bot.app import MENU_COMMANDS
     from rules.checkin import Reason
     from rules.datum import DATUMS
     from rules.days import Pace
     from rules.leave import LEAVE_KINDS, LEVELS, LeaveState
+    from rules.logs import VERDICTS
     from rules.policy import WINDOW_NAMES, DayRule, LiveRule, OfficialRule
 
     built = (
@@ -75,5 +77,8 @@ def test_every_key_built_from_a_name_exists() -> None:
         + [f"leave.err.already_{state}" for state in get_args(LeaveState) if state != "pending"]
         + [f"leave.notice_{o}" for o in ("approved", "rejected", "cancelled")]
         + ["me.leave_pending", "me.leave_approved"]
+        + [f"audit.{family}.{v}" for family in ("label", "marked", "word") for v in VERDICTS]
+        + [f"audit.verdict.{v}" for v in (*VERDICTS, "none")]
+        + [f"{kind}.{command}" for kind in ("cmd", "help") for command in MENU_COMMANDS]
     )
     assert [key for key in built if key not in catalogue("en")] == []
