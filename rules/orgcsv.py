@@ -63,6 +63,21 @@ def decode(data: bytes) -> str:
         return data.decode("gb18030")
 
 
+def _header_problem(
+    header: list[str], required: tuple[str, ...], columns: tuple[str, ...]
+) -> RowProblem | None:
+    missing = [c for c in required if c not in header]
+    unknown = [c for c in header if c not in columns]
+    if not missing and not unknown:
+        return None
+    params = {
+        "missing": ", ".join(missing) or "-",
+        "unknown": ", ".join(unknown) or "-",
+        "columns": ",".join(columns),
+    }
+    return RowProblem(1, Problem("import.err.header", params))
+
+
 def valid_tz(name: str) -> bool:
     try:
         ZoneInfo(name)
@@ -75,22 +90,9 @@ def parse_org_csv(text: str, default_tz: str) -> tuple[list[TeamRow], list[RowPr
     """Every team in the file, or every problem with its line number."""
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
-    missing = [c for c in REQUIRED if c not in header]
-    unknown = [c for c in header if c not in COLUMNS]
-    if missing or unknown:
-        return [], [
-            RowProblem(
-                1,
-                Problem(
-                    "import.err.header",
-                    {
-                        "missing": ", ".join(missing) or "-",
-                        "unknown": ", ".join(unknown) or "-",
-                        "columns": ",".join(COLUMNS),
-                    },
-                ),
-            )
-        ]
+    bad_header = _header_problem(header, REQUIRED, COLUMNS)
+    if bad_header:
+        return [], [bad_header]
     reader.fieldnames = header
     teams: dict[str, TeamRow] = {}
     problems: list[RowProblem] = []
@@ -202,15 +204,9 @@ def parse_household_csv(
     reader = csv.DictReader(io.StringIO(text))
     header = [_HOUSEHOLD_ALIASES.get(h.strip(), h.strip()) for h in (reader.fieldnames or [])]
     required = ("team_code", "household") if need_team else ("household",)
-    missing = [c for c in required if c not in header]
-    unknown = [c for c in header if c not in HOUSEHOLD_COLUMNS]
-    if missing or unknown:
-        params = {
-            "missing": ", ".join(missing) or "-",
-            "unknown": ", ".join(unknown) or "-",
-            "columns": ",".join(HOUSEHOLD_COLUMNS),
-        }
-        return [], [RowProblem(1, Problem("import.err.header", params))]
+    bad_header = _header_problem(header, required, HOUSEHOLD_COLUMNS)
+    if bad_header:
+        return [], [bad_header]
     reader.fieldnames = header
     rows: list[HouseholdRow] = []
     problems: list[RowProblem] = []

@@ -13,7 +13,7 @@ from typing import Literal
 from rules import access
 from rules.checkin import local_moment
 from rules.days import month_bounds
-from rules.leave import leave_calendar, parse_day
+from rules.leave import excused_days, parse_day
 from rules.logs import (
     MAX_LOG_CHARS,
     SAMPLE_DAYS,
@@ -75,6 +75,7 @@ class LogWritten:
     team: Team
     unknown: tuple[str, ...]  # names the log gives that the register lacks
     register_size: int
+    picker: Picker  # the household buttons offered after the log
     duplicate: bool = False
 
 
@@ -130,8 +131,10 @@ async def write_log(
             person = await tx.get_person(existing.person_id)
             team = await tx.get_team(existing.team_id)
             register = await _register(tx, team.id)
-            unknown = find_mentions(existing.text, register).unknown
-            return LogWritten(existing, person, team, unknown, len(register), duplicate=True)
+            shown = await _picker_page(tx, existing, register, 0)
+            return LogWritten(
+                existing, person, team, shown.unknown, len(register), shown, duplicate=True
+            )
         await ensure_person(tx, user, now)
         found = await _person_team(tx, user, message.chat_id, message.private)
         if isinstance(found, Problem):
@@ -166,7 +169,8 @@ async def write_log(
             await tx.add_visit(log, register[name].id, "mention", now, person.id)
         written = await tx.get_log(log.id)
         assert written is not None
-        return LogWritten(written, person, team, mentions.unknown, len(register))
+        shown = await _picker_page(tx, written, register, 0)
+        return LogWritten(written, person, team, mentions.unknown, len(register), shown)
 
 
 async def attach_photo(
@@ -202,42 +206,47 @@ async def edit_log(
 ) -> LogEdited | LogWritten | Problem | None:
     """An edited message. A log's edit becomes its next revision (the first one stays) and
     its households follow the new text; a message edited into a log becomes one."""
-    async with store.transaction() as tx:
-        log = await tx.log_of_message(message.chat_id, message.message_id)
-        person = await tx.get_person_by_tg(user.id)
-    if log is None:
-        if log_text(message.text) is None:
-            return None
-        return await write_log(store, now, user, message)
-    if person is None or person.id != log.person_id:
-        return None
     text = log_text(message.text)
     if text is None:
         text = (message.text or "").strip()  # the tag was edited away; the words still count
-    if len(text) > MAX_LOG_CHARS:
-        return Problem("log.err.long", {"max": MAX_LOG_CHARS})
     async with store.transaction() as tx:
-        revision = await tx.revise_log(log, text, message.written_at, now, person.id)
-        if revision is None:
-            return None
-        register = await _register(tx, log.team_id)
-        mentions = find_mentions(text, register)
-        named = {register[n].id for n in mentions.known}
-        had = {v.household_id: v for v in log.visits}
-        added = [n for n in mentions.known if register[n].id not in had]
-        for name in added:
-            await tx.add_visit(log, register[name].id, "edit", now, person.id)
-        removed = [
-            v.household
-            for v in log.visits
-            if v.household_id not in named and v.how in ("mention", "edit")
-        ]
-        for visit in log.visits:
-            if visit.household in removed:
-                await tx.remove_visit(log, visit.household_id, now, person.id)
-        revised = await tx.get_log(log.id)
-        assert revised is not None
-        return LogEdited(revised, revision, mentions.unknown, tuple(added), tuple(removed))
+        log = await tx.log_of_message(message.chat_id, message.message_id)
+        person = await tx.get_person_by_tg(user.id)
+        if log is not None:
+            if person is None or person.id != log.person_id:
+                return None
+            if len(text) > MAX_LOG_CHARS:
+                return Problem("log.err.long", {"max": MAX_LOG_CHARS})
+            return await _revise(tx, now, person, log, text, message.written_at)
+    if log_text(message.text) is None:
+        return None
+    return await write_log(store, now, user, message)
+
+
+async def _revise(
+    tx: Tx, now: datetime, person: Person, log: WorkLog, text: str, edited_at: datetime
+) -> LogEdited | None:
+    revision = await tx.revise_log(log, text, edited_at, now, person.id)
+    if revision is None:
+        return None
+    register = await _register(tx, log.team_id)
+    mentions = find_mentions(text, register)
+    named = {register[n].id for n in mentions.known}
+    had = {v.household_id for v in log.visits}
+    added = [n for n in mentions.known if register[n].id not in had]
+    for name in added:
+        await tx.add_visit(log, register[name].id, "edit", now, person.id)
+    # Households picked with buttons are not in the text: an edit leaves them alone.
+    dropped = [
+        v for v in log.visits if v.household_id not in named and v.how in ("mention", "edit")
+    ]
+    for visit in dropped:
+        await tx.remove_visit(log, visit.household_id, now, person.id)
+    revised = await tx.get_log(log.id)
+    assert revised is not None
+    return LogEdited(
+        revised, revision, mentions.unknown, tuple(added), tuple(v.household for v in dropped)
+    )
 
 
 # ---------------------------------------------------------------------- the picker
@@ -303,21 +312,33 @@ async def picker(
             changed = "log.pick.created"
         fresh = await tx.get_log(log.id)
         assert fresh is not None
-        order = await _picker_order(tx, fresh, register)
-        pages = max(1, -(-len(order) // PICKER_PAGE))
-        if created is not None:
-            page = next(i for i, h in enumerate(order) if h.id == created.id) // PICKER_PAGE
-        page = min(max(page, 0), pages - 1)
-        return Picker(
-            log=fresh,
-            page=page,
-            pages=pages,
-            households=tuple(order[page * PICKER_PAGE : (page + 1) * PICKER_PAGE]),
-            chosen=frozenset(v.household_id for v in fresh.visits),
-            unknown=find_mentions(fresh.text, register).unknown,
-            done=action == "done",
-            changed=changed,
-        )
+        return await _picker_page(tx, fresh, register, page, created, action == "done", changed)
+
+
+async def _picker_page(
+    tx: Tx,
+    log: WorkLog,
+    register: dict[str, Household],
+    page: int,
+    created: Household | None = None,
+    done: bool = False,
+    changed: str | None = None,
+) -> Picker:
+    order = await _picker_order(tx, log, register)
+    pages = max(1, -(-len(order) // PICKER_PAGE))
+    if created is not None:  # show the page the new household landed on
+        page = next(i for i, h in enumerate(order) if h.id == created.id) // PICKER_PAGE
+    page = min(max(page, 0), pages - 1)
+    return Picker(
+        log=log,
+        page=page,
+        pages=pages,
+        households=tuple(order[page * PICKER_PAGE : (page + 1) * PICKER_PAGE]),
+        chosen=frozenset(v.household_id for v in log.visits),
+        unknown=find_mentions(log.text, register).unknown,
+        done=done,
+        changed=changed,
+    )
 
 
 async def _picker_order(tx: Tx, log: WorkLog, register: dict[str, Household]) -> list[Household]:
@@ -476,7 +497,8 @@ async def _team_logs_day(
             (
                 r
                 for r in leave
-                if r.person_id == held.person.id and day in leave_calendar([r], "leave")[0]
+                if r.person_id == held.person.id
+                and day in excused_days(r.first, r.last, r.returned_day)
             ),
             None,
         )
@@ -656,7 +678,7 @@ async def audit_sample(
         picked = draw_sample(candidates, drawn, size, rng)
         if picked:
             await tx.create_sample(team.id, size, picked, person.id, now)
-        entries = [e for e in [await tx.visit_entry(v) for v in picked] if e is not None]
+        entries = await tx.visit_entries(picked)
         left = len(set(candidates) - set(drawn) - set(picked))
         return Sample(team, size, tuple(entries), left)
 
@@ -694,7 +716,8 @@ async def audit_mark(
     if verdict == "false" and not note:
         return Problem("audit.err.need_note")
     async with store.transaction() as tx:
-        entry = await tx.visit_entry(int(words[0]))
+        found_entries = await tx.visit_entries([int(words[0])])
+        entry = found_entries[0] if found_entries else None
         person = await tx.get_person_by_tg(user.id)
         roles = await tx.active_roles(person.id) if person else []
         team = await tx.get_team(entry.log.team_id) if entry else None

@@ -383,9 +383,10 @@ class LogQueries(SqliteQueries):
             f"v.household_id IN ({_marks(len(household_ids))})", household_ids
         )
 
-    async def visit_entry(self, visit_id: int) -> LedgerEntry | None:
-        found = await self._ledger("v.id = ?", (visit_id,))
-        return found[0] if found else None
+    async def visit_entries(self, visit_ids: Sequence[int]) -> list[LedgerEntry]:
+        if not visit_ids:
+            return []
+        return await self._ledger(f"v.id IN ({_marks(len(visit_ids))})", visit_ids)
 
     async def sample_candidates(self, team_id: int, since: date) -> tuple[list[int], list[int]]:
         """The team's current visits logged since ``since``, and those ever drawn before."""
