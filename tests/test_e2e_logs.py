@@ -172,6 +172,18 @@ async def test_tags_photos_albums_and_what_is_not_a_log(
     assert outsider.content == "Only the team's members write work logs here. /join first."
     empty = await ask(server, GROUP, MEMBER, "/log")
     assert empty.content.startswith("Write what you did after the command")
+    # Privately, a log goes to the member's team; a photo log too.
+    private = await county.say(MEMBER, MEMBER, "#日志 晚上整理走访记录")
+    assert private.content.splitlines()[0] == "📝 Log #3 saved for 2026-11-23 (Wang)."
+    mark = len(server.sent)
+    await server.send_photo(MEMBER, MEMBER, caption="/log 入户照片")
+    photo_log = await server.wait_for(lambda m: m.chat_id == MEMBER, after=mark)
+    assert photo_log.content.splitlines()[:2] == [
+        "📝 Log #4 saved for 2026-11-23 (Wang).",
+        "📷 1 photo(s)",
+    ]
+    stranger = await county.say(OUTSIDER, OUTSIDER, "/log hello")
+    assert stranger.content == "Only the team's members write work logs here. /join first."
 
 
 def tagged_message(server: BotApiServer, answer: SentMessage) -> dict[str, object]:
