@@ -24,7 +24,7 @@ from handlers.common import (
 )
 from rules import callbacks
 from rules.checkin import local_moment
-from rules.logs import IMPORT_MARKER, LOG_MARKER, LOG_TAG, SUMMARY_MARKER
+from rules.logs import IMPORT_MARKER, LOG_MARKER, LOG_TAG, SUMMARY_MARKER, parse_pick, summary_text
 from rules.problems import Problem
 from services import logs
 from services.logs import (
@@ -149,10 +149,7 @@ async def _answer_log(
     lines = _log_lines(lang, written.log, written.person.first_name, written.unknown)
     if written.register_size == 0 and not written.unknown:
         lines.append(t(lang, "log.empty_register"))
-    picker = await logs.picker(
-        context.store, context.now(), tg_user(update), written.log.id, "page"
-    )
-    markup = _picker_markup(lang, picker) if isinstance(picker, Picker) else None
+    markup = _picker_markup(lang, written.picker)
     await message_of(update).reply_text("\n".join(lines), reply_markup=markup)
 
 
@@ -227,26 +224,11 @@ async def on_button(update: Update, context: CunbotContext) -> None:
     assert query is not None
     lang = await context.lang(update)
     decoded = callbacks.decode(query.data)
-    parts = decoded[1] if decoded else []
-    actions = {"t": "toggle", "n": "new", "p": "page", "d": "done"}
-    if len(parts) < 2 or not all(p.lstrip("-").isdigit() for p in parts[:1] + parts[2:]):
+    press = parse_pick(decoded[1]) if decoded else None
+    if press is None:
         await query.answer(t(lang, "err.stale_button"), show_alert=True)
         return
-    if parts[1] not in actions:
-        await query.answer(t(lang, "err.stale_button"), show_alert=True)
-        return
-    numbers = [int(p) for p in parts[2:]]
-    arg = numbers[0] if numbers else 0
-    page = numbers[1] if len(numbers) > 1 else (arg if parts[1] == "p" else 0)
-    result = await logs.picker(
-        context.store,
-        context.now(),
-        tg_user(update),
-        int(parts[0]),
-        actions[parts[1]],  # type: ignore[arg-type]
-        arg,
-        page,
-    )
+    result = await logs.picker(context.store, context.now(), tg_user(update), press)
     if isinstance(result, Problem):
         await query.answer(t(lang, result.key, **result.params), show_alert=True)
         return
@@ -540,9 +522,7 @@ async def summary_document(update: Update, context: CunbotContext) -> None:
     document = message.document
     if document is None or update.effective_user is None:
         return
-    caption = message.caption or ""
-    match = SUMMARY_MARKER.match(caption)
-    words = caption[match.end() :].split() if match else []
+    words = (summary_text(message.caption) or "").split()
     await _summary(
         update, context, message, words, SummaryFile(document.file_id, document.file_name)
     )

@@ -119,6 +119,36 @@ def find_mentions(text: str, register: Iterable[str]) -> Mentions:
     return Mentions(tuple(known), tuple(unknown))
 
 
+PickAction = Literal["page", "toggle", "new", "done"]
+_PICK_ACTIONS: dict[str, PickAction] = {"p": "page", "t": "toggle", "n": "new", "d": "done"}
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A press on a log's household picker: ``<log>:t:<household>:<page>`` toggles one,
+    ``<log>:n:<index>`` adds an unknown name, ``<log>:p:<page>`` turns the page,
+    ``<log>:d`` closes it."""
+
+    log_id: int
+    action: PickAction
+    arg: int = 0
+    page: int = 0
+
+
+def parse_pick(parts: Sequence[str]) -> Pick | None:
+    """The press a picker button's data parts say, or None for anything malformed."""
+    if len(parts) < 2 or parts[1] not in _PICK_ACTIONS:
+        return None
+    numbers = [parts[0], *parts[2:]]
+    if not all(n.lstrip("-").isdigit() for n in numbers):
+        return None
+    log_id, *rest = (int(n) for n in numbers)
+    action = _PICK_ACTIONS[parts[1]]
+    if action == "page":
+        return Pick(log_id, action, page=rest[0] if rest else 0)
+    return Pick(log_id, action, rest[0] if rest else 0, rest[1] if len(rest) > 1 else 0)
+
+
 def draw_sample(
     candidates: Sequence[int], drawn_before: Iterable[int], n: int, rng: random.Random
 ) -> list[int]:

@@ -8,7 +8,6 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Literal
 
 from rules import access
 from rules.checkin import local_moment
@@ -17,6 +16,7 @@ from rules.leave import excused_days, parse_day
 from rules.logs import (
     MAX_LOG_CHARS,
     SAMPLE_DAYS,
+    Pick,
     check_household,
     clean_name,
     draw_sample,
@@ -264,21 +264,16 @@ class Picker:
     changed: str | None = None  # what the press did, for the toast
 
 
-PickerAction = Literal["page", "toggle", "new", "done"]
-
-
 async def picker(
     store: Store,
     now: datetime,
     user: TgUser,
-    log_id: int,
-    action: PickerAction,
-    arg: int = 0,
-    page: int = 0,
+    press: Pick,
 ) -> Picker | Problem:
     """A press on a log's household buttons, by the log's writer only."""
+    action, arg = press.action, press.arg
     async with store.transaction() as tx:
-        log = await tx.get_log(log_id)
+        log = await tx.get_log(press.log_id)
         person = await tx.get_person_by_tg(user.id)
         if log is None:
             return Problem("err.stale_button")
@@ -312,7 +307,9 @@ async def picker(
             changed = "log.pick.created"
         fresh = await tx.get_log(log.id)
         assert fresh is not None
-        return await _picker_page(tx, fresh, register, page, created, action == "done", changed)
+        return await _picker_page(
+            tx, fresh, register, press.page, created, action == "done", changed
+        )
 
 
 async def _picker_page(
@@ -517,14 +514,17 @@ async def read_logs(
         code_team = await tx.get_team_by_code(words[0]) if words else None
         if code_team is not None:
             words = words[1:]
-        if private:
-            teams = [code_team] if code_team else await tx.member_teams(person.id) if person else []
-        else:
+        teams: list[Team] = []
+        if code_team is not None:
+            teams = [code_team]
+        elif not private:
             group_team = await tx.get_team_by_chat(chat_id)
-            if group_team is None and code_team is None:
+            if group_team is None:
                 return Problem("err.no_team")
-            teams = [code_team or group_team]  # type: ignore[list-item]
-        if private and not teams:
+            teams = [group_team]
+        elif person is not None:
+            teams = await tx.member_teams(person.id)
+        if not teams:
             area = await _area(tx, roles)
             if not area:
                 return Problem("logs.err.not_member")

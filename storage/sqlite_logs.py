@@ -349,23 +349,27 @@ class LogQueries(SqliteQueries):
             params,
         )
         visits = [_visit(r) for r in rows]
+        if not visits:
+            return []
         logs = {}
         for chunk in _chunks(sorted({v.log_id for v in visits})):
             for found in await self._logs(f"l.id IN ({_marks(len(chunk))})", chunk):
                 logs[found.id] = found
-        people = {}
-        villages = {}
-        for log in logs.values():
-            if log.person_id not in people:
-                row = await self._one(
-                    f"SELECT {PERSON_COLUMNS} FROM people p WHERE p.id = ?", (log.person_id,)
-                )
-                assert row is not None
-                people[log.person_id] = person_from_row(row)
-            if log.team_id not in villages:
-                row = await self._one("SELECT village FROM teams WHERE id = ?", (log.team_id,))
-                assert row is not None
-                villages[log.team_id] = row[0]
+        writers = sorted({log.person_id for log in logs.values()})
+        teams = sorted({log.team_id for log in logs.values()})
+        people = {
+            row[0]: person_from_row(row)
+            for row in await self._all(
+                f"SELECT {PERSON_COLUMNS} FROM people p WHERE p.id IN ({_marks(len(writers))})",
+                writers,
+            )
+        }
+        villages = {
+            row[0]: row[1]
+            for row in await self._all(
+                f"SELECT id, village FROM teams WHERE id IN ({_marks(len(teams))})", teams
+            )
+        }
         return [
             LedgerEntry(
                 v,

@@ -11,11 +11,13 @@ import pytest
 from handlers.common import split_lines
 from rules.logs import (
     Mentions,
+    Pick,
     check_household,
     draw_sample,
     find_mentions,
     log_text,
     parse_month,
+    parse_pick,
     sample_size,
     summary_month,
     summary_text,
@@ -171,3 +173,22 @@ def test_long_replies_are_split_between_lines() -> None:
     assert all(len(text) <= 1000 for text in texts)
     assert "\n".join(texts).splitlines() == lines
     assert split_lines(["y" * 2500], limit=1000) == ["y" * 1000, "y" * 1000, "y" * 500]
+
+
+@pytest.mark.parametrize(
+    ("parts", "expected"),
+    [
+        (["12", "t", "3", "1"], Pick(12, "toggle", 3, 1)),
+        (["12", "n", "0"], Pick(12, "new", 0, 0)),
+        (["12", "p", "2"], Pick(12, "page", 0, 2)),
+        (["12", "p", "-1"], Pick(12, "page", 0, -1)),  # the service keeps the page in range
+        (["12", "d"], Pick(12, "done")),
+        (["12", "x", "1"], None),
+        (["twelve", "t", "1"], None),
+        (["12", "t", "a"], None),
+        (["12"], None),
+        ([], None),
+    ],
+)
+def test_parse_pick(parts: list[str], expected: Pick | None) -> None:
+    assert parse_pick(parts) == expected
