@@ -15,10 +15,12 @@ import handlers
 from bot.clock import Clock, system_clock
 from bot.config import Settings
 from bot.context import BotData, CunbotContext
+from bot.deliverer import Deliverer
 from bot.i18n import t
 from bot.outbox import Outbox
 from bot.pacing import PacedRateLimiter
 from scheduler import schedule_all
+from services.digest import schedule_begins
 from storage import open_store
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,9 @@ MENU_COMMANDS = (
     "audit",
     "summary",
     "summaries",
+    "digest",
+    "export",
+    "remind",
     "rules",
     "lang",
     "leave_team",
@@ -77,6 +82,10 @@ async def on_startup(app: CunbotApp) -> None:
     app.bot_data.store = store
     app.bot_data.started_at = app.bot_data.clock()
     app.bot_data.outbox = Outbox(app.bot)
+    await schedule_begins(store, app.bot_data.clock())
+    deliverer = Deliverer(app.bot, store, app.bot_data.clock, settings.lang)
+    await deliverer.resume()
+    app.bot_data.deliverer = deliverer
     schedule_all(app, settings)
     me = app.bot.bot
     async with store.transaction() as tx:
@@ -101,6 +110,9 @@ async def _publish_menu(app: CunbotApp) -> None:
 
 
 async def on_shutdown(app: CunbotApp) -> None:
+    if app.bot_data.deliverer is not None:
+        await app.bot_data.deliverer.close()
+        app.bot_data.deliverer = None
     if app.bot_data.outbox is not None:
         await app.bot_data.outbox.close()
         app.bot_data.outbox = None

@@ -56,6 +56,9 @@ class Settings:
     poll_timeout: int = 10
     # How often timed jobs look for what is due (leave reminders), in seconds.
     sweep_seconds: float = 300.0
+    # How often reminders and digests are planned and sent, in seconds. A reminder goes out
+    # at most this long after its time.
+    tick_seconds: float = 60.0
 
     def require_token(self) -> str:
         if self.token is None or not self.token.reveal():
@@ -82,6 +85,7 @@ _ENV = {
     "CUNBOT_LANG": "lang",
     "CUNBOT_POLL_TIMEOUT": "poll_timeout",
     "CUNBOT_SWEEP_SECONDS": "sweep_seconds",
+    "CUNBOT_TICK_SECONDS": "tick_seconds",
 }
 
 
@@ -117,11 +121,13 @@ def _coerced(values: dict[str, Any]) -> dict[str, Any]:
             out["poll_timeout"] = int(out["poll_timeout"])
         except ValueError:
             raise ConfigError("CUNBOT_POLL_TIMEOUT must be a whole number of seconds") from None
-    if "sweep_seconds" in out:
-        try:
-            out["sweep_seconds"] = float(out["sweep_seconds"])
-        except ValueError:
-            raise ConfigError("CUNBOT_SWEEP_SECONDS must be a number of seconds") from None
+    for key in ("sweep_seconds", "tick_seconds"):
+        if key in out:
+            try:
+                out[key] = float(out[key])
+            except ValueError:
+                name = f"CUNBOT_{key.upper()}"
+                raise ConfigError(f"{name} must be a number of seconds") from None
     for key in ("database", "api_url", "tz", "lang"):
         if key in out:
             out[key] = str(out[key]).strip()
@@ -142,4 +148,6 @@ def _validated(settings: Settings) -> Settings:
         raise ConfigError("CUNBOT_POLL_TIMEOUT cannot be negative")
     if settings.sweep_seconds <= 0:
         raise ConfigError("CUNBOT_SWEEP_SECONDS must be more than 0")
+    if settings.tick_seconds <= 0:
+        raise ConfigError("CUNBOT_TICK_SECONDS must be more than 0")
     return replace(settings, api_url=api_url)

@@ -12,6 +12,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.clock import Clock, system_clock
 from bot.config import Settings
+from bot.deliverer import Deliverer
 from bot.i18n import t
 from bot.outbox import Outbox
 from services import org
@@ -26,6 +27,7 @@ class BotData:
     clock: Clock = system_clock
     store: Store | None = None
     outbox: Outbox | None = None
+    deliverer: Deliverer | None = None
     # When this run began: a location sent before it waited for us and is not stale.
     started_at: datetime | None = None
 
@@ -61,6 +63,13 @@ class CunbotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any]
         if outbox is None:
             raise RuntimeError("the outbox is opened at start-up; it is not open yet")
         return outbox
+
+    @property
+    def deliverer(self) -> Deliverer:
+        deliverer = self.bot_data.deliverer
+        if deliverer is None:
+            raise RuntimeError("the deliverer is opened at start-up; it is not open yet")
+        return deliverer
 
     @property
     def started_at(self) -> datetime:

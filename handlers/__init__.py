@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import checkins, leave, logs, sites, system, team
+from handlers import checkins, digest, leave, logs, sites, system, team
 
 
 def register_all(app: Application) -> None:
@@ -13,6 +13,7 @@ def register_all(app: Application) -> None:
     team.register(app)
     sites.register(app)
     checkins.register(app)
+    digest.register(app)
     logs.register(app)  # before leave: its dialogue reads any typed text
     leave.register(app)
     system.register_last(app)

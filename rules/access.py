@@ -113,11 +113,11 @@ def visible_commands(
         commands += ["team", "rules"]
         if is_member(held, scope.team_id):
             commands += ["checkin", "me", "log", "logs", "household", "leave", "back", "leaves"]
-            commands.append("leave_team")
+            commands += ["remind", "leave_team"]
         else:
             commands.append("join")
         if may_see_team_day(held, scope):
-            commands.append("today")
+            commands += ["today", "digest", "export"]
             if not is_member(held, scope.team_id):
                 commands += ["leaves", "logs"]
         if is_leader(held, scope.team_id):
@@ -128,6 +128,9 @@ def visible_commands(
             commands += ["setup", "site"]
         return commands
     commands += ["checkin", "me", "log", "logs", "leave", "back", "leaves", "rules", "start"]
+    commands.append("remind")
+    if any(r.role in ("coordinator", "admin", "leader") for r in held):
+        commands += ["digest", "export"]
     if any(r.role in ("coordinator", "admin") for r in held):
         commands += ["audit", "summaries"]
     return commands

@@ -21,6 +21,8 @@ LiveRule = Literal["required", "flagged"]
 DayRule = Literal["any", "all"]
 # Official business away from the village: excused leave, or a day of work that counts.
 OfficialRule = Literal["leave", "presence"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 # A location reaching a running bot more than this long after it was sent is stale.
 STALE_SECONDS = 120
@@ -69,6 +71,17 @@ class Policy:
     # is asked too. 0 turns both off.
     leave_remind_hours: int = 12
     official: OfficialRule = "leave"
+    # Reminders (a team or a member may switch them off; a team may move them, see
+    # rules.reminders): when a window opens, this many minutes before it closes (0: never),
+    # the evening log reminder (None: never), and this many days before the month ends.
+    remind_open: bool = True
+    remind_close: int = 30
+    remind_log: time | None = time(20, 30)
+    remind_month: int = 5
+    # Weekly digests go out on this day at this local time (None: no scheduled digests);
+    # the monthly compliance report goes out on the 1st at the same time.
+    digest_day: Weekday = "mon"
+    digest_at: time | None = time(8, 0)
 
     def window(self, name: str) -> Window | None:
         return next((w for w in self.windows if w.name == name), None)
@@ -99,6 +112,12 @@ def to_json(policy: Policy) -> str:
             "sick_back": policy.leave_sick_back_days,
             "leave_remind": policy.leave_remind_hours,
             "official": policy.official,
+            "remind_open": "on" if policy.remind_open else "off",
+            "remind_close": policy.remind_close,
+            "remind_log": clock_text(policy.remind_log),
+            "remind_month": policy.remind_month,
+            "digest_day": policy.digest_day,
+            "digest_at": clock_text(policy.digest_at),
         },
         ensure_ascii=False,
     )
@@ -115,6 +134,10 @@ def from_json(text: str | None) -> Policy:
     if isinstance(policy, Problem):
         raise ValueError(f"stored policy is invalid: {policy}")
     return policy
+
+
+def clock_text(moment: time | None) -> str:
+    return "off" if moment is None else moment.strftime("%H:%M")
 
 
 def _parse_clock(text: str) -> time | Problem | None:
@@ -158,6 +181,12 @@ _SCALARS = (
     "sick_back",
     "leave_remind",
     "official",
+    "remind_open",
+    "remind_close",
+    "remind_log",
+    "remind_month",
+    "digest_day",
+    "digest_at",
 )
 _ALIASES = {"accuracy": "accuracy_m"}
 # Words a county types, and the policy field each sets.
@@ -169,13 +198,19 @@ _NUMBERS = {
     "leave_max": "leave_max_days",
     "sick_back": "leave_sick_back_days",
     "leave_remind": "leave_remind_hours",
+    "remind_close": "remind_close",
+    "remind_month": "remind_month",
 }
+# A time of day, or ``off``.
+_CLOCKS = {"remind_log": "remind_log", "digest_at": "digest_at"}
 _CHOICES: dict[str, tuple[str, ...]] = {
     "live": ("required", "flagged"),
     "day_rule": ("any", "all"),
     "official": ("leave", "presence"),
+    "digest_day": WEEKDAYS,
 }
-_SWITCHES = {"leave_leader": "leave_leader_step"}
+_SWITCHES = {"leave_leader": "leave_leader_step", "remind_open": "remind_open"}
+_OFF = ("off", "none", "-")
 _ON_OFF = {"on": True, "yes": True, "true": True, "off": False, "no": False, "false": False}
 
 
@@ -208,6 +243,11 @@ def apply_changes(
             if number is None:
                 return Problem("rules.err.number", {"key": key, "value": value})
             changes[_NUMBERS[key]] = number
+        elif key in _CLOCKS:
+            moment = None if value.lower() in _OFF else _parse_clock(value)
+            if isinstance(moment, Problem):
+                return moment
+            changes[_CLOCKS[key]] = moment
         elif key in _CHOICES and value in _CHOICES[key]:
             changes[key] = value
         elif key in _SWITCHES and value.lower() in _ON_OFF:
@@ -249,4 +289,6 @@ def _check_figures(policy: Policy) -> Problem | None:
     )
     if not leave_figures:
         return Problem("rules.err.leave_figures")
+    if not (0 <= policy.remind_close <= 180 and 0 <= policy.remind_month <= 15):
+        return Problem("rules.err.remind_figures")
     return None

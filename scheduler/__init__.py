@@ -1,26 +1,58 @@
 """Timed jobs on python-telegram-bot's JobQueue (APScheduler 3). Each job is named, runs for
-every team at once, and derives what is due from the database, so a restart loses nothing."""
+every team at once, and derives what is due from the database, so a restart loses nothing:
+
+- ``remind:plan`` plans the reminders whose time has come in each team's time zone;
+- ``digest:plan`` plans the weekly digests and monthly compliance reports that fell due
+  (including ones missed while the bot was down, which then say they are late);
+- both hand the planned messages to the deliverer (:mod:`bot.deliverer`), which sends
+  each once;
+- ``leave:sweep`` reminds approvers of waiting leave and flags missing returns.
+"""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
 from telegram.ext import Application
 
 from bot.config import Settings
+from bot.context import CunbotContext
 from scheduler import leave
+from services.digest import plan_digests
+from services.reminders import plan_reminders
+
+log = logging.getLogger(__name__)
+
+
+async def plan_reminders_job(context: CunbotContext) -> None:
+    planned = await plan_reminders(context.store, context.now())
+    if planned:
+        log.info("planned %d reminders", planned)
+    context.deliverer.kick()
+
+
+async def plan_digests_job(context: CunbotContext) -> None:
+    planned = await plan_digests(context.store, context.now())
+    if planned:
+        log.info("planned %d digests", planned)
+    context.deliverer.kick()
 
 
 def schedule_all(app: Application[Any, Any, Any, Any, Any, Any], settings: Settings) -> None:
     queue = app.job_queue
     if queue is None:
         raise RuntimeError("the job queue is missing: install python-telegram-bot[job-queue]")
+    # The first round soon after start: what fell due while the bot was down goes out then.
     every = timedelta(seconds=settings.sweep_seconds)
-    # The first sweep soon after start: what fell due while the bot was down goes out then.
     queue.run_repeating(
         leave.sweep_leave,
         interval=every,
         first=min(every, timedelta(seconds=2)),
         name="leave:sweep",
     )
+    tick = timedelta(seconds=settings.tick_seconds)
+    first = min(tick, timedelta(seconds=1))
+    queue.run_repeating(plan_reminders_job, interval=tick, first=first, name="remind:plan")
+    queue.run_repeating(plan_digests_job, interval=tick, first=first, name="digest:plan")

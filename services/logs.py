@@ -30,7 +30,7 @@ from rules.logs import (
 from rules.orgcsv import decode
 from rules.problems import Problem
 from services.admin import HouseholdImport, import_households
-from services.org import TgUser, ensure_person, scope_of
+from services.org import TgUser, area_of, ensure_person, scope_of
 from storage.base import Store, Tx
 from storage.models import (
     Household,
@@ -525,7 +525,7 @@ async def read_logs(
         elif person is not None:
             teams = await tx.member_teams(person.id)
         if not teams:
-            area = await _area(tx, roles)
+            area = await area_of(tx, roles)
             if not area:
                 return Problem("logs.err.not_member")
             today = local_moment(now, area[0].tz).date()
@@ -545,12 +545,6 @@ async def read_logs(
                 return day
             days.append(await _team_logs_day(tx, team, day or today, person, whole))
         return days
-
-
-async def _area(tx: Tx, roles: list[Role]) -> list[Team]:
-    townships = [r.township_id for r in roles if r.role == "coordinator" and r.township_id]
-    counties = [r.county_id for r in roles if r.role == "admin" and r.county_id]
-    return await tx.area_teams(townships, counties, access.is_any_admin(roles))
 
 
 async def _area_day(tx: Tx, teams: list[Team], day: date) -> AreaDay:
@@ -610,7 +604,7 @@ async def _audit_teams(
             return Problem("audit.err.no_team", {"code": code})
         teams = [team]
     elif private:
-        teams = await _area(tx, roles)
+        teams = await area_of(tx, roles)
     else:
         group_team = await tx.get_team_by_chat(chat_id)
         if group_team is None:
@@ -806,7 +800,7 @@ async def summaries_status(
     async with store.transaction() as tx:
         person = await tx.get_person_by_tg(user.id)
         roles = await tx.active_roles(person.id) if person else []
-        teams = await _area(tx, roles)
+        teams = await area_of(tx, roles)
         if not private:
             group_team = await tx.get_team_by_chat(chat_id)
             teams = [t for t in teams if group_team and t.id == group_team.id]

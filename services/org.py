@@ -45,6 +45,14 @@ def scope_of(team: Team) -> access.Scope:
     return access.Scope(team.id, team.township_id, team.county_id)
 
 
+async def area_of(tx: Tx, roles: list[Role]) -> list[Team]:
+    """The teams a coordinator's townships and an admin's counties hold (an admin also sees
+    teams placed in no county)."""
+    townships = [r.township_id for r in roles if r.role == "coordinator" and r.township_id]
+    counties = [r.county_id for r in roles if r.role == "admin" and r.county_id]
+    return await tx.area_teams(townships, counties, access.is_any_admin(roles))
+
+
 async def _make_leader(tx: Tx, person: Person, team: Team, now: datetime) -> None:
     # A leader is a member too: leaders check in and write logs like everyone else.
     await tx.grant_role(person.id, Role("leader", team_id=team.id), now, person.id)

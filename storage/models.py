@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -286,3 +286,62 @@ class MonthlySummary:
     file_id: str | None
     file_name: str | None
     sent_at: datetime
+
+
+DeliveryState = Literal["due", "sending", "sent", "failed", "expired"]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One scheduled message (a reminder, a digest) to one recipient for one period."""
+
+    id: int
+    kind: str
+    period: str
+    recipient: str
+    chat_id: int
+    person_id: int | None
+    team_id: int | None
+    payload: dict[str, Any]
+    due_at: datetime
+    expires_at: datetime | None
+    state: DeliveryState
+    parts_sent: int
+    uncertain: int
+    sent_at: datetime | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    kind: str
+    period: str
+    recipient: str
+    chat_id: int
+    due_at: datetime
+    person_id: int | None = None
+    team_id: int | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AreaMember:
+    """A member of a team now, since when, and whether the bot may write to them privately."""
+
+    team_id: int
+    person: Person
+    since: datetime
+    private: bool
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Someone holding a role now, with its place (for choosing who gets which digest)."""
+
+    role: RoleName
+    person: Person
+    team_id: int | None
+    township_id: int | None
+    county_id: int | None
+    private: bool

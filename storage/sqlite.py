@@ -42,9 +42,10 @@ from storage.sqlite_base import (
 from storage.sqlite_checkins import CheckinQueries
 from storage.sqlite_leave import LeaveQueries
 from storage.sqlite_logs import LogQueries
+from storage.sqlite_schedule import ScheduleQueries
 
 
-class SqliteTx(CheckinQueries, LeaveQueries, LogQueries):
+class SqliteTx(CheckinQueries, LeaveQueries, LogQueries, ScheduleQueries):
     """One transaction on the shared connection."""
 
     # ------------------------------------------------------------------ people

@@ -4,7 +4,7 @@ row helpers, the audit event writer, and UTC text for timestamps."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +41,19 @@ PERSON_COLUMNS = "p.id, p.tg_user_id, p.first_name, p.last_name, p.username, p.l
 
 def person_from_row(row: Iterable[Any]) -> Person:
     return Person(*row)
+
+
+_CHUNK = 500  # well under SQLite's limit on bound parameters
+
+
+def marks(n: int) -> str:
+    """``?, ?, ?`` for an ``IN (…)`` of n values."""
+    return ", ".join("?" * n)
+
+
+def chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
+    for at in range(0, len(ids), _CHUNK):
+        yield ids[at : at + _CHUNK]
 
 
 class SqliteQueries:

@@ -7,12 +7,20 @@ update matches no row and says so.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
 from storage.models import LeaveDecision, LeaveMessage, LeaveRequest, Person
-from storage.sqlite_base import PERSON_COLUMNS, SqliteQueries, from_db, person_from_row, to_db
+from storage.sqlite_base import (
+    PERSON_COLUMNS,
+    SqliteQueries,
+    chunks,
+    from_db,
+    marks,
+    person_from_row,
+    to_db,
+)
 
 _COLUMNS = (
     "id, person_id, team_id, kind, first_day, last_day, reason, route, step, state, chat_id,"
@@ -111,10 +119,9 @@ class LeaveQueries(SqliteQueries):
         self, person_id: int, states: tuple[str, ...] = _OPEN, limit: int = 50
     ) -> list[LeaveRequest]:
         """The person's requests in these states, the latest first."""
-        marks = ", ".join("?" * len(states))
         rows = await self._all(
-            _SELECT + f" WHERE person_id = ? AND state IN ({marks}) ORDER BY first_day DESC, id"
-            " DESC LIMIT ?",
+            _SELECT + f" WHERE person_id = ? AND state IN ({marks(len(states))})"
+            " ORDER BY first_day DESC, id DESC LIMIT ?",
             (person_id, *states, limit),
         )
         return [_leave(row) for row in rows]
@@ -123,13 +130,26 @@ class LeaveQueries(SqliteQueries):
         self, team_id: int, first: date, last: date, states: tuple[str, ...] = ("approved",)
     ) -> list[LeaveRequest]:
         """Requests of the team that touch the days ``first``..``last``."""
-        marks = ", ".join("?" * len(states))
         rows = await self._all(
-            _SELECT + f" WHERE team_id = ? AND state IN ({marks})"
+            _SELECT + f" WHERE team_id = ? AND state IN ({marks(len(states))})"
             " AND first_day <= ? AND last_day >= ? ORDER BY first_day, id",
             (team_id, *states, last.isoformat(), first.isoformat()),
         )
         return [_leave(row) for row in rows]
+
+    async def area_leave(
+        self, team_ids: Sequence[int], first: date, last: date
+    ) -> list[LeaveRequest]:
+        """Approved requests of these teams that touch the days ``first``..``last``."""
+        found = []
+        for chunk in chunks(list(team_ids)):
+            rows = await self._all(
+                _SELECT + f" WHERE team_id IN ({marks(len(chunk))}) AND state = 'approved'"
+                " AND first_day <= ? AND last_day >= ? ORDER BY first_day, id",
+                (*chunk, last.isoformat(), first.isoformat()),
+            )
+            found += [_leave(row) for row in rows]
+        return found
 
     async def pending_leave(self) -> list[LeaveRequest]:
         rows = await self._all(_SELECT + " WHERE state = 'pending' ORDER BY step_since, id")

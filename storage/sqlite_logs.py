@@ -25,7 +25,9 @@ from storage.sqlite_base import (
     PERSON_COLUMNS,
     TEAM_SELECT,
     SqliteQueries,
+    chunks,
     from_db,
+    marks,
     person_from_row,
     team_from_row,
     to_db,
@@ -51,16 +53,6 @@ _SUMMARY_SELECT = """
     SELECT id, team_id, month, person_id, text, file_id, file_name, sent_at
     FROM monthly_summaries s
 """
-_CHUNK = 500  # well under SQLite's limit on bound parameters
-
-
-def _marks(n: int) -> str:
-    return ", ".join("?" * n)
-
-
-def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
-    for at in range(0, len(ids), _CHUNK):
-        yield ids[at : at + _CHUNK]
 
 
 def _household(row: Iterable[Any]) -> Household:
@@ -100,7 +92,7 @@ class LogQueries(SqliteQueries):
         if not team_ids:
             return []
         rows = await self._all(
-            f"{_HOUSEHOLD_SELECT} WHERE name = ? AND team_id IN ({_marks(len(team_ids))})"
+            f"{_HOUSEHOLD_SELECT} WHERE name = ? AND team_id IN ({marks(len(team_ids))})"
             " ORDER BY team_id",
             (name, *team_ids),
         )
@@ -198,15 +190,15 @@ class LogQueries(SqliteQueries):
         ids = [r[0] for r in rows]
         photos: dict[int, list[LogPhoto]] = {}
         visits: dict[int, list[Visit]] = {}
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             for p in await self._all(
                 f"""SELECT log_id, file_id, file_unique_id, caption, added_at FROM log_photos
-                    WHERE log_id IN ({_marks(len(chunk))}) ORDER BY id""",
+                    WHERE log_id IN ({marks(len(chunk))}) ORDER BY id""",
                 chunk,
             ):
                 photos.setdefault(p[0], []).append(LogPhoto(p[1], p[2], p[3], from_db(p[4])))
             for v in await self._all(
-                f"""{_VISIT_SELECT} WHERE v.log_id IN ({_marks(len(chunk))})
+                f"""{_VISIT_SELECT} WHERE v.log_id IN ({marks(len(chunk))})
                     AND v.removed_at IS NULL ORDER BY v.id""",
                 chunk,
             ):
@@ -352,22 +344,22 @@ class LogQueries(SqliteQueries):
         if not visits:
             return []
         logs = {}
-        for chunk in _chunks(sorted({v.log_id for v in visits})):
-            for found in await self._logs(f"l.id IN ({_marks(len(chunk))})", chunk):
+        for chunk in chunks(sorted({v.log_id for v in visits})):
+            for found in await self._logs(f"l.id IN ({marks(len(chunk))})", chunk):
                 logs[found.id] = found
         writers = sorted({log.person_id for log in logs.values()})
         teams = sorted({log.team_id for log in logs.values()})
         people = {
             row[0]: person_from_row(row)
             for row in await self._all(
-                f"SELECT {PERSON_COLUMNS} FROM people p WHERE p.id IN ({_marks(len(writers))})",
+                f"SELECT {PERSON_COLUMNS} FROM people p WHERE p.id IN ({marks(len(writers))})",
                 writers,
             )
         }
         villages = {
             row[0]: row[1]
             for row in await self._all(
-                f"SELECT id, village FROM teams WHERE id IN ({_marks(len(teams))})", teams
+                f"SELECT id, village FROM teams WHERE id IN ({marks(len(teams))})", teams
             )
         }
         return [
@@ -383,14 +375,12 @@ class LogQueries(SqliteQueries):
     async def household_ledger(self, household_ids: Sequence[int]) -> list[LedgerEntry]:
         if not household_ids:
             return []
-        return await self._ledger(
-            f"v.household_id IN ({_marks(len(household_ids))})", household_ids
-        )
+        return await self._ledger(f"v.household_id IN ({marks(len(household_ids))})", household_ids)
 
     async def visit_entries(self, visit_ids: Sequence[int]) -> list[LedgerEntry]:
         if not visit_ids:
             return []
-        return await self._ledger(f"v.id IN ({_marks(len(visit_ids))})", visit_ids)
+        return await self._ledger(f"v.id IN ({marks(len(visit_ids))})", visit_ids)
 
     async def sample_candidates(self, team_id: int, since: date) -> tuple[list[int], list[int]]:
         """The team's current visits logged since ``since``, and those ever drawn before."""
@@ -514,7 +504,7 @@ class LogQueries(SqliteQueries):
             return []
         rows = await self._all(
             f"""{_SUMMARY_SELECT}
-                WHERE month = ? AND team_id IN ({_marks(len(team_ids))})
+                WHERE month = ? AND team_id IN ({marks(len(team_ids))})
                   AND id = (SELECT MAX(id) FROM monthly_summaries
                             WHERE team_id = s.team_id AND month = s.month)
                 ORDER BY team_id""",
@@ -530,10 +520,10 @@ class LogQueries(SqliteQueries):
         clauses = []
         params: list[Any] = []
         if township_ids:
-            clauses.append(f"t.township_id IN ({_marks(len(township_ids))})")
+            clauses.append(f"t.township_id IN ({marks(len(township_ids))})")
             params += township_ids
         if county_ids:
-            clauses.append(f"c.id IN ({_marks(len(county_ids))})")
+            clauses.append(f"c.id IN ({marks(len(county_ids))})")
             params += county_ids
         if unplaced:
             clauses.append("t.township_id IS NULL")

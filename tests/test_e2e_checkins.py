@@ -325,6 +325,9 @@ async def test_rules_show_the_teams_attendance_rules(team: BotHarness) -> None:
         "Leave: up to 3 days approved by the township, longer by the county",
         "At most 30 days per request; sick leave up to 2 days back; approvers reminded after 12 h",
         "Official business is excused leave",
+        "Reminders: when a window opens on; 30 min before it closes; work log at 20:30;"
+        " 5 days before the month ends.",
+        "Digests: weekly on Monday at 08:00; the monthly report on the 1st at the same time.",
     ]
     refused = await team.say(GROUP, LEADER, "/rules set days=22")
     assert refused.text == "Only an admin of this team's county changes the attendance rules."

@@ -1,0 +1,159 @@
+"""``/digest`` and ``/export`` (answered at once, in the chat asked), ``/remind`` settings,
+and noting who wrote to the bot privately (so reminders may go to them there)."""
+
+from __future__ import annotations
+
+from telegram import InputFile, Update
+from telegram.ext import Application, CommandHandler, MessageHandler, filters
+
+from bot.context import CunbotContext
+from bot.i18n import t
+from handlers.common import NEW_MESSAGES, in_group, message_of, reply_problem, tg_user
+from reports import sheet
+from reports.parts import Part, digest_parts, export_parts
+from rules.policy import clock_text
+from rules.problems import Problem
+from rules.reminders import KINDS
+from services import delivery, digest, reminders
+from services.reminders import ReminderView
+
+
+async def _send_parts(update: Update, context: CunbotContext, parts: list[Part]) -> None:
+    message = message_of(update)
+    for part in parts:
+        if part.photo is not None:
+            await message.reply_photo(
+                InputFile(part.photo, filename=part.filename), caption=part.caption
+            )
+        elif part.document is not None:
+            await message.reply_document(
+                InputFile(part.document, filename=part.filename), caption=part.caption
+            )
+        else:
+            assert part.text is not None
+            await message.reply_text(part.text)
+
+
+async def digest_command(update: Update, context: CunbotContext) -> None:
+    """``/digest [last|this|<day>|<YYYY-Www>|month [YYYY-MM]] [team code]``."""
+    message = message_of(update)
+    found = await digest.digest_on_demand(
+        context.store,
+        context.now(),
+        tg_user(update),
+        message.chat_id,
+        not in_group(update),
+        list(context.args or []),
+    )
+    if isinstance(found, Problem):
+        await reply_problem(update, context, found)
+        return
+    await _send_parts(update, context, await digest_parts(await context.lang(update), found))
+
+
+async def export_command(update: Update, context: CunbotContext) -> None:
+    """``/export <from> <to> [team code]``: an XLSX of every record, and the days as CSV."""
+    message = message_of(update)
+    found = await digest.export_records(
+        context.store,
+        context.now(),
+        tg_user(update),
+        message.chat_id,
+        not in_group(update),
+        list(context.args or []),
+    )
+    if isinstance(found, Problem):
+        await reply_problem(update, context, found)
+        return
+    lang = await context.lang(update)
+    figures = found.digest.teams
+    xlsx = sheet.export_xlsx(
+        lang,
+        found.digest.days,
+        figures,
+        found.teams,
+        found.people,
+        found.checkins,
+        found.logs,
+        found.leave,
+    )
+    summary = t(
+        lang,
+        "export.done",
+        name=found.digest.name,
+        first=found.first.isoformat(),
+        last=found.last.isoformat(),
+        members=sum(len(team.members) for team in figures),
+        checkins=len(found.checkins),
+        logs=len(found.logs),
+        leave=len(found.leave),
+    )
+    stem = f"cunbot-export-{found.first.isoformat()}-{found.last.isoformat()}"
+    csv = sheet.days_csv(found.digest.days, figures)
+    await _send_parts(update, context, export_parts(lang, summary, stem, xlsx, csv))
+
+
+async def remind_command(update: Update, context: CunbotContext) -> None:
+    """``/remind``, ``/remind off``, ``/remind log=off``; ``/remind team close=15`` (leader)."""
+    message = message_of(update)
+    found = await reminders.reminders(
+        context.store,
+        context.now(),
+        tg_user(update),
+        message.chat_id,
+        not in_group(update),
+        list(context.args or []),
+    )
+    if isinstance(found, Problem):
+        await reply_problem(update, context, found)
+        return
+    await message.reply_text(reminder_view_text(await context.lang(update), found))
+
+
+def reminder_view_text(lang: str, v: ReminderView) -> str:
+    rules = v.rules
+    off = t(lang, "remind.off")
+    lines = []
+    if v.changed:
+        lines.append(t(lang, f"remind.changed.{v.changed}"))
+    lines += [
+        t(lang, "remind.title", team=v.team.village),
+        t(lang, "remind.line.open", state=t(lang, "remind.on") if rules.remind_open else off),
+        t(
+            lang,
+            "remind.line.close",
+            state=t(lang, "remind.minutes", minutes=rules.remind_close)
+            if rules.remind_close
+            else off,
+        ),
+        t(lang, "remind.line.log", state=clock_text(rules.remind_log).replace("off", off)),
+        t(
+            lang,
+            "remind.line.month",
+            state=t(lang, "remind.days", days=rules.remind_month) if rules.remind_month else off,
+        ),
+    ]
+    if v.member_words is not None:
+        muted = [t(lang, f"remind.kind.{k}") for k in KINDS if v.member_words.get(k) == "off"]
+        lines.append(
+            t(lang, "remind.mine_off", kinds=t(lang, "sep.list").join(muted))
+            if muted
+            else t(lang, "remind.mine_all")
+        )
+    lines.append(t(lang, "remind.usage"))
+    return "\n".join(lines)
+
+
+async def private_seen(update: Update, context: CunbotContext) -> None:
+    """The person wrote to the bot privately, so the bot may now write to them there."""
+    user = update.effective_user
+    if user is not None:
+        await delivery.note_private(context.store, user.id, context.now())
+
+
+def register(app: Application) -> None:
+    # Before every other handler and without stopping them.
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & NEW_MESSAGES, private_seen), group=-1)
+    app.add_handler(CommandHandler("digest", digest_command, filters=NEW_MESSAGES))
+    app.add_handler(CommandHandler("export", export_command, filters=NEW_MESSAGES))
+    app.add_handler(CommandHandler("remind", remind_command, filters=NEW_MESSAGES))

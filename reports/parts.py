@@ -1,0 +1,62 @@
+"""A digest or an export as the messages that carry it."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+
+from reports import chart, sheet, text
+from rules.digest import Digest
+
+
+@dataclass(frozen=True)
+class Part:
+    text: str | None = None
+    html: bool = False
+    photo: bytes | None = None
+    document: bytes | None = None
+    filename: str = ""
+    caption: str | None = None
+
+
+async def digest_parts(lang: str, digest: Digest, late_since: datetime | None = None) -> list[Part]:
+    """A digest as three messages: the text, the chart with its legend, the spreadsheet.
+    Drawing runs in a worker thread so the bot goes on answering meanwhile."""
+    title = text.title(lang, digest.period, digest.name)
+    body = text.digest_text(
+        lang,
+        digest.period,
+        digest.name,
+        digest.teams,
+        digest.townships,
+        digest.summaries,
+        late_since,
+    )
+    if digest.townships:
+        png, labels = await asyncio.to_thread(chart.rollup_png, title, digest.townships)
+    else:
+        png, labels = await asyncio.to_thread(chart.grid_png, title, digest.days, digest.teams)
+    xlsx = await asyncio.to_thread(
+        sheet.digest_xlsx, lang, digest.days, digest.teams, digest.townships
+    )
+    stem = f"cunbot-{digest.period.kind}-{digest.period.key}"
+    return [
+        Part(body),
+        Part(photo=png, filename=f"{stem}.png", caption=text.chart_caption(lang, labels.numbered)),
+        Part(document=xlsx, filename=f"{stem}.xlsx"),
+    ]
+
+
+def export_parts(
+    lang: str,
+    summary: str,
+    stem: str,
+    xlsx: bytes,
+    csv: bytes,
+) -> list[Part]:
+    return [
+        Part(summary),
+        Part(document=xlsx, filename=f"{stem}.xlsx"),
+        Part(document=csv, filename=f"{stem}-days.csv", caption=text.csv_caption(lang)),
+    ]

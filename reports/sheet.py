@@ -1,0 +1,254 @@
+"""Spreadsheets: a digest's figures (XLSX) and an export of every record over a range (XLSX,
+with the member-day table also as CSV for systems that take nothing else)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from bot.i18n import t
+from reports.chart import COLOURS
+from rules.checkin import local_moment
+from rules.digest import MemberFigures, Rollup, TeamFigures
+from storage.models import Checkin, LeaveRequest, Person, Team, WorkLog
+
+_FILLS = {
+    mark: PatternFill("solid", start_color=colour.lstrip("#"), end_color=colour.lstrip("#"))
+    for mark, colour in COLOURS.items()
+}
+
+
+def _sheet(book: Workbook, name: str, header: Sequence[str], first: bool = False) -> Worksheet:
+    sheet: Worksheet = book.active if first else book.create_sheet()  # type: ignore[assignment]
+    sheet.title = name[:31]
+    sheet.append(list(header))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.freeze_panes = "A2"
+    return sheet
+
+
+def _widths(sheet: Worksheet, widths: Iterable[int]) -> None:
+    for at, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(at)].width = width
+
+
+def _bytes(book: Workbook) -> bytes:
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _member_row(lang: str, team: TeamFigures, m: MemberFigures) -> list[Any]:
+    month = m.month
+    return [
+        team.township,
+        team.label,
+        m.name,
+        m.present,
+        m.nights,
+        m.leave,
+        m.absent,
+        m.missed_checkins,
+        m.no_log,
+        m.verdict_ok,
+        m.verdict_false,
+        month.present,
+        month.quota_days,
+        month.nights,
+        month.quota_nights,
+        month.leave,
+        month.remaining,
+        t(lang, f"digest.pace.{m.pace}"),
+    ]
+
+
+_MEMBER_COLUMNS = (
+    "township",
+    "team",
+    "member",
+    "present",
+    "nights",
+    "leave",
+    "absent",
+    "missed",
+    "no_log",
+    "verdict_ok",
+    "verdict_false",
+    "month_present",
+    "quota_days",
+    "month_nights",
+    "quota_nights",
+    "month_leave",
+    "remaining",
+    "pace",
+)
+_ROLLUP_COLUMNS = (
+    "township",
+    "teams",
+    "members",
+    "present",
+    "nights",
+    "leave",
+    "absent",
+    "missed",
+    "no_log",
+    "behind",
+    "at_risk",
+    "attention",
+)
+
+
+def _head(lang: str, columns: Iterable[str]) -> list[str]:
+    return [t(lang, f"xlsx.col.{c}") for c in columns]
+
+
+def _days_sheet(
+    book: Workbook, lang: str, days: Sequence[date], teams: Sequence[TeamFigures]
+) -> None:
+    sheet = _sheet(
+        book,
+        t(lang, "xlsx.sheet.days"),
+        [*_head(lang, ("team", "member")), *(d.isoformat() for d in days)],
+    )
+    for team in teams:
+        for m in team.members:
+            sheet.append([team.label, m.name, *(t(lang, f"xlsx.mark.{mark}") for mark in m.days)])
+            for cell, mark in zip(sheet[sheet.max_row][2:], m.days, strict=True):
+                cell.fill = _FILLS[mark]
+    _widths(sheet, [18, 14, *([11] * len(days))])
+
+
+def digest_xlsx(
+    lang: str,
+    days: Sequence[date],
+    teams: Sequence[TeamFigures],
+    townships: Sequence[Rollup],
+) -> bytes:
+    book = Workbook()
+    first = True
+    if townships:
+        sheet = _sheet(book, t(lang, "xlsx.sheet.townships"), _head(lang, _ROLLUP_COLUMNS), True)
+        first = False
+        for r in townships:
+            sheet.append(
+                [
+                    r.township,
+                    r.teams,
+                    r.members,
+                    r.present,
+                    r.nights,
+                    r.leave,
+                    r.absent,
+                    r.missed_checkins,
+                    r.no_log,
+                    r.behind,
+                    r.at_risk,
+                    r.attention,
+                ]
+            )
+        _widths(sheet, [16, *([10] * (len(_ROLLUP_COLUMNS) - 1))])
+    sheet = _sheet(book, t(lang, "xlsx.sheet.members"), _head(lang, _MEMBER_COLUMNS), first)
+    for team in teams:
+        for m in team.members:
+            sheet.append(_member_row(lang, team, m))
+    _widths(sheet, [14, 18, 14, *([10] * (len(_MEMBER_COLUMNS) - 3))])
+    _days_sheet(book, lang, days, teams)
+    return _bytes(book)
+
+
+# ---------------------------------------------------------------------- exports
+def export_xlsx(
+    lang: str,
+    days: Sequence[date],
+    figures: Sequence[TeamFigures],
+    teams: dict[int, Team],
+    people: dict[int, Person],
+    checkins: Sequence[Checkin],
+    logs: Sequence[WorkLog],
+    leave: Sequence[LeaveRequest],
+) -> bytes:
+    """Every record of the range: the day grid, the figures, each location shared (accepted
+    or not, with its verdict), each log as it reads now, each approved leave."""
+    book = Workbook()
+    sheet = _sheet(book, t(lang, "xlsx.sheet.members"), _head(lang, _MEMBER_COLUMNS), True)
+    for team in figures:
+        for m in team.members:
+            sheet.append(_member_row(lang, team, m))
+    _days_sheet(book, lang, days, figures)
+
+    def name(person_id: int) -> str:
+        person = people.get(person_id)
+        return person.display_name if person else str(person_id)
+
+    def label(team_id: int | None) -> str:
+        team = teams.get(team_id) if team_id is not None else None
+        return f"{team.code or ''} {team.village}".strip() if team else ""
+
+    columns: tuple[str, ...] = ("sent_local", "team", "member", "window", "outcome", "reason")
+    columns += ("distance_m", "accuracy_m", "live", "forwarded", "latitude", "longitude", "flags")
+    sheet = _sheet(book, t(lang, "xlsx.sheet.checkins"), _head(lang, columns))
+    for c in checkins:
+        tz = teams[c.team_id].tz if c.team_id in teams else "UTC"
+        sheet.append(
+            [
+                local_moment(c.sent_at, tz).strftime("%Y-%m-%d %H:%M:%S"),
+                label(c.team_id),
+                name(c.person_id),
+                c.window or "",
+                c.outcome,
+                c.reason or "",
+                round(c.distance_m) if c.distance_m is not None else None,
+                round(c.accuracy_m) if c.accuracy_m is not None else None,
+                "yes" if c.live else "",
+                "yes" if c.forwarded else "",
+                c.latitude,
+                c.longitude,
+                c.flags,
+            ]
+        )
+    _widths(sheet, [19, 18, 14, 9, 9, 12, 10, 10, 6, 9, 11, 11, 14])
+    columns = ("day", "team", "member", "log_id", "revision", "text")
+    sheet = _sheet(book, t(lang, "xlsx.sheet.logs"), _head(lang, columns))
+    for g in logs:
+        sheet.append([g.local_date.isoformat(), label(g.team_id), name(g.person_id), g.id,
+                      g.revision, g.text])  # fmt: skip
+    _widths(sheet, [11, 18, 14, 8, 8, 80])
+    columns = ("leave_id", "team", "member", "kind", "first", "last", "returned", "reason")
+    sheet = _sheet(book, t(lang, "xlsx.sheet.leave"), _head(lang, columns))
+    for r in leave:
+        sheet.append(
+            [
+                r.id,
+                label(r.team_id),
+                name(r.person_id),
+                r.kind,
+                r.first.isoformat(),
+                r.last.isoformat(),
+                r.returned_day.isoformat() if r.returned_day else "",
+                r.reason,
+            ]
+        )
+    _widths(sheet, [8, 18, 14, 10, 11, 11, 11, 40])
+    return _bytes(book)
+
+
+def days_csv(days: Sequence[date], figures: Sequence[TeamFigures]) -> bytes:
+    """One row per member and day: ``team,member,person_id,day,status``. UTF-8 with a BOM,
+    which Excel needs to read Chinese names."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["team", "member", "person_id", "day", "status"])
+    for team in figures:
+        for m in team.members:
+            for day, mark in zip(days, m.days, strict=True):
+                writer.writerow([team.label, m.name, m.person_id, day.isoformat(), mark])
+    return out.getvalue().encode("utf-8-sig")

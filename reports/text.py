@@ -1,0 +1,179 @@
+"""Digest and reminder texts, from the catalogues."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from bot.i18n import t
+from rules.digest import MemberFigures, Period, Rollup, TeamFigures
+
+# A digest's text stays one message; the spreadsheet has every figure.
+TEXT_LIMIT = 3500
+
+
+def title(lang: str, period: Period, name: str) -> str:
+    if period.kind == "monthly":
+        return t(lang, "digest.title.monthly", month=period.key, name=name)
+    return t(
+        lang,
+        "digest.title.weekly",
+        first=period.first.isoformat(),
+        last=period.last.isoformat(),
+        week=period.key,
+        name=name,
+    )
+
+
+def _member_line(lang: str, m: MemberFigures) -> str:
+    line = t(
+        lang,
+        "digest.member",
+        name=m.name,
+        present=m.present,
+        nights=m.nights,
+        leave=m.leave,
+        absent=m.absent,
+        missed=m.missed_checkins,
+        no_log=m.no_log,
+        month_present=m.month.present,
+        quota=m.month.quota_days,
+        pace=t(lang, f"digest.pace.{m.pace}"),
+    )
+    if m.verdict_ok or m.verdict_false:
+        line += t(lang, "digest.verdicts", ok=m.verdict_ok, false=m.verdict_false)
+    return line
+
+
+def _compliance_line(lang: str, m: MemberFigures) -> str:
+    month = m.month
+    met = month.present >= month.quota_days and month.nights >= month.quota_nights
+    key = "digest.compliance_nights" if month.quota_nights else "digest.compliance"
+    line = t(
+        lang,
+        key,
+        name=m.name,
+        present=month.present,
+        quota=month.quota_days,
+        nights=month.nights,
+        quota_nights=month.quota_nights,
+        leave=month.leave,
+        verdict=t(lang, "digest.met" if met else "digest.not_met"),
+    )
+    if m.verdict_ok or m.verdict_false:
+        line += t(lang, "digest.verdicts", ok=m.verdict_ok, false=m.verdict_false)
+    return line
+
+
+def _team_block(lang: str, team: TeamFigures, monthly: bool, summary_in: bool | None) -> str:
+    lines = []
+    if monthly:
+        lines.append(t(lang, "digest.team_head", team=team.label, members=len(team.members)))
+        lines += [_compliance_line(lang, m) for m in team.members]
+        if summary_in is False:
+            lines.append(t(lang, "digest.summary_missing"))
+    elif team.needs_attention:
+        lines.append(t(lang, "digest.team_attention", team=team.label))
+        lines += [_member_line(lang, m) for m in team.members if m.needs_attention]
+    else:
+        lines.append(t(lang, "digest.team_ok", team=team.label, members=len(team.members)))
+    return "\n".join(lines)
+
+
+def _rollup_line(lang: str, r: Rollup) -> str:
+    return t(
+        lang,
+        "digest.rollup",
+        township=r.township or "—",
+        teams=r.teams,
+        attention=r.attention,
+        members=r.members,
+        behind=r.behind,
+        at_risk=r.at_risk,
+        absent=r.absent,
+        no_log=r.no_log,
+    )
+
+
+def digest_text(
+    lang: str,
+    period: Period,
+    name: str,
+    teams: Sequence[TeamFigures],
+    townships: Sequence[Rollup],
+    summaries: frozenset[int],
+    late_since: datetime | None = None,
+) -> str:
+    """Short: the teams needing attention with their members, one line for each team on
+    track, a county's townships first; what does not fit is in the spreadsheet."""
+    monthly = period.kind == "monthly"
+    members = sum(len(team.members) for team in teams)
+    attention = sum(1 for team in teams if team.needs_attention)
+    head = [title(lang, period, name)]
+    if late_since is not None:
+        head.append(t(lang, "digest.late", due=late_since.strftime("%Y-%m-%d %H:%M")))
+    head.append(t(lang, "digest.overview", teams=len(teams), members=members, attention=attention))
+    if not members:
+        head.append(t(lang, "digest.empty"))
+    blocks = [_rollup_line(lang, r) for r in townships]
+    if townships:
+        blocks.append("")
+    blocks += [
+        _team_block(lang, team, monthly, (team.team_id in summaries) if monthly else None)
+        for team in teams
+        if team.members
+    ]
+    text = "\n".join(head)
+    for at, block in enumerate(blocks):
+        if len(text) + len(block) + 1 > TEXT_LIMIT:
+            return text + "\n" + t(lang, "digest.more", count=len(blocks) - at)
+        text += "\n" + block
+    return text
+
+
+def chart_caption(lang: str, numbered: Sequence[tuple[str, str]]) -> str:
+    caption = t(lang, "digest.legend")
+    if numbered:
+        caption += "\n" + t(lang, "sep.list").join(f"{tag} {name}" for tag, name in numbered)
+    return caption[:1000]
+
+
+# ---------------------------------------------------------------------- reminders
+def reminder_text(lang: str, kind: str, payload: Mapping[str, Any]) -> str:
+    """A reminder, privately or (with ``mention``) to several members in the group, as HTML."""
+    window = payload.get("window")
+    params: dict[str, Any] = {
+        "window": t(lang, f"window.{window}") if window else "",
+        "span": payload.get("span") or "",
+        "end": (payload.get("span") or "").rpartition("–")[2],
+        "month": (payload.get("period") or "")[:7],
+    }
+    key = f"{kind}.text"
+    if kind == "remind.month":
+        key = "remind.month.nights" if payload.get("quota_nights") else "remind.month.text"
+    mention = payload.get("mention")
+    if not mention:
+        return html.escape(t(lang, key, **params, **_figures(payload)))
+    if kind == "remind.month":
+        lines = [
+            f"{_link(user_id, name)}: " + html.escape(t(lang, key, **params, **_figures(fig)))
+            for user_id, name, fig in mention
+        ]
+        return "\n".join(lines)
+    names = t(lang, "sep.list").join(_link(user_id, name) for user_id, name, _ in mention)
+    return f"{names}\n" + html.escape(t(lang, key, **params))
+
+
+def _figures(source: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("present", "quota", "need", "nights", "quota_nights", "need_nights", "remaining")
+    return {k: source.get(k, 0) for k in keys}
+
+
+def _link(user_id: int, name: str) -> str:
+    return f'<a href="tg://user?id={int(user_id)}">{html.escape(name)}</a>'
+
+
+def csv_caption(lang: str) -> str:
+    return t(lang, "export.csv_caption")

@@ -1,0 +1,389 @@
+"""Digests and exports: an area's figures over a week or a month, who may ask for which,
+and the scheduled digests planned for each coordinator, admin and leader when they fall due.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from rules import access
+from rules.checkin import local_moment
+from rules.days import month_bounds
+from rules.digest import (
+    Digest,
+    DigestKind,
+    MemberRecord,
+    Period,
+    ScopeKind,
+    TeamFigures,
+    attention_order,
+    due_period,
+    member_figures,
+    parse_period,
+    period_days,
+    records_from,
+    roll_up,
+)
+from rules.leave import leave_calendar, parse_day
+from rules.policy import Policy, WindowName
+from rules.problems import Problem
+from services.checkins import policy_for
+from services.org import TgUser, area_of, scope_of
+from storage.base import Store, Tx
+from storage.models import (
+    Checkin,
+    Delivery,
+    Holder,
+    LeaveRequest,
+    NewDelivery,
+    Person,
+    Role,
+    Team,
+    WorkLog,
+)
+
+# The longest export one command may ask for.
+MAX_EXPORT_DAYS = 366
+SCHEDULE_SINCE = "schedule.since"
+DIGEST_KINDS: tuple[DigestKind, ...] = ("weekly", "monthly")
+
+
+def team_label(team: Team) -> str:
+    return f"{team.code} {team.village}" if team.code else team.village
+
+
+def local_to_utc(day: date, at: time | None, tz: str) -> datetime:
+    """A local day and time (``None``: the midnight ending the day) as a UTC moment."""
+    if at is None:
+        day, at = day + timedelta(days=1), time(0)
+    return datetime.combine(day, at, tzinfo=ZoneInfo(tz)).astimezone(ZoneInfo("UTC"))
+
+
+async def area_figures(
+    tx: Tx, teams: list[Team], period: Period, now: datetime
+) -> tuple[list[TeamFigures], dict[int, Policy]]:
+    """Every member's figures in these teams, read in a few grouped queries."""
+    if not teams:
+        return [], {}
+    ids = [t.id for t in teams]
+    tz = teams[0].tz  # a county keeps one time zone; its teams' days line up
+    local = local_moment(now, tz)
+    today, clock = local.date(), local.time().replace(tzinfo=None)
+    first = records_from(period.first, period.last, today)
+    as_of = min(period.last, today)
+    leave_until = max(period.last, month_bounds(as_of)[1])
+    checked: dict[tuple[int, int], dict[date, set[WindowName]]] = defaultdict(dict)
+    for team_id, person_id, day, window in await tx.area_checkins(ids, first, period.last):
+        checked[(team_id, person_id)].setdefault(day, set()).add(window)  # type: ignore[arg-type]
+    leaves: dict[tuple[int, int], list[LeaveRequest]] = defaultdict(list)
+    for leave in await tx.area_leave(ids, first, leave_until):
+        leaves[(leave.team_id, leave.person_id)].append(leave)
+    logs: dict[tuple[int, int], set[date]] = defaultdict(set)
+    for team_id, person_id, day in await tx.area_log_days(ids, period.first, period.last):
+        logs[(team_id, person_id)].add(day)
+    verdicts: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
+    since = local_to_utc(period.first, time(0), tz)
+    until = local_to_utc(period.last, None, tz)
+    for team_id, person_id, verdict, count in await tx.area_verdicts(ids, since, until):
+        verdicts[(team_id, person_id)][verdict] = count
+    members: dict[int, list[MemberRecord]] = defaultdict(list)
+    policies: dict[int, Policy] = {}
+    by_county: dict[int | None, Policy] = {}
+    for team in teams:
+        if team.county_id not in by_county:
+            by_county[team.county_id] = await policy_for(tx, team)
+        policies[team.id] = by_county[team.county_id]
+    for m in await tx.area_members(ids):
+        key = (m.team_id, m.person.id)
+        excused, credited = leave_calendar(leaves[key], policies[m.team_id].official)
+        members[m.team_id].append(
+            MemberRecord(
+                m.person.id,
+                m.person.display_name,
+                local_moment(m.since, tz).date(),
+                checked.get(key, {}),
+                frozenset(excused),
+                frozenset(credited),
+                frozenset(logs[key]),
+                verdicts.get(key, {}),
+            )
+        )
+    figures = [
+        TeamFigures(
+            team.id,
+            team_label(team),
+            team.township_name or "",
+            tuple(
+                member_figures(r, policies[team.id], period.first, period.last, today, clock)
+                for r in members[team.id]
+            ),
+        )
+        for team in teams
+    ]
+    return figures, policies
+
+
+async def build_digest(
+    tx: Tx, scope: ScopeKind, name: str, teams: list[Team], period: Period, now: datetime
+) -> Digest:
+    figures, policies = await area_figures(tx, teams, period, now)
+    summaries: frozenset[int] = frozenset()
+    if period.kind == "monthly":
+        sent = await tx.month_summaries(period.key, [t.id for t in teams])
+        summaries = frozenset(s.team_id for s in sent)
+    return Digest(
+        period,
+        scope,
+        name,
+        tuple(period_days(period.first, period.last)),
+        tuple(attention_order(figures)),
+        tuple(roll_up(figures)) if scope in ("county", "area") else (),
+        policies,
+        summaries,
+    )
+
+
+# ---------------------------------------------------------------------- who asks for what
+@dataclass(frozen=True)
+class Area:
+    scope: ScopeKind
+    name: str
+    teams: list[Team]
+
+
+async def _caller_area(
+    tx: Tx, user: TgUser, chat_id: int, private: bool, words: list[str]
+) -> tuple[Area, list[str]] | Problem:
+    """The teams the caller oversees: in a team's group, that team; privately, a county
+    admin's counties, a coordinator's townships, or a leader's teams. A last word that is one
+    of their team codes narrows it to that team; the other words are returned."""
+    person = await tx.get_person_by_tg(user.id)
+    roles = await tx.active_roles(person.id) if person else []
+    if not private:
+        team = await tx.get_team_by_chat(chat_id)
+        if team is None:
+            return Problem("err.no_team")
+        if not access.may_see_team_day(roles, scope_of(team)):
+            return Problem("digest.err.not_allowed")
+        return Area("team", team_label(team), [team]), words
+    teams = await area_of(tx, roles)
+    led = [r.team_id for r in roles if r.role == "leader" and r.team_id]
+    for team_id in led:
+        if all(t.id != team_id for t in teams):
+            teams.append(await tx.get_team(team_id))
+    if not teams:
+        return Problem("digest.err.not_allowed")
+    if words:
+        chosen = [t for t in teams if (t.code or "").lower() == words[-1].lower()]
+        if chosen:
+            return Area("team", team_label(chosen[0]), chosen), words[:-1]
+        if await tx.get_team_by_code(words[-1]) is not None:
+            return Problem("digest.err.other_team", {"code": words[-1]})
+    return Area(*_area_name(roles, teams), teams), words
+
+
+def _area_name(roles: list[Role], teams: list[Team]) -> tuple[ScopeKind, str]:
+    if any(r.role == "admin" for r in roles):
+        counties = sorted({t.county_name for t in teams if t.county_name})
+        return "county", ", ".join(counties)
+    if any(r.role == "coordinator" for r in roles):
+        townships = sorted({t.township_name for t in teams if t.township_name})
+        return "township", ", ".join(townships)
+    if len(teams) == 1:
+        return "team", team_label(teams[0])
+    return "area", ", ".join(team_label(t) for t in teams)
+
+
+async def digest_on_demand(
+    store: Store, now: datetime, user: TgUser, chat_id: int, private: bool, words: list[str]
+) -> Digest | Problem:
+    """``/digest [week|day|month [YYYY-MM]] [team code]``."""
+    async with store.transaction() as tx:
+        found = await _caller_area(tx, user, chat_id, private, words)
+        if isinstance(found, Problem):
+            return found
+        area, words = found
+        today = local_moment(now, area.teams[0].tz).date()
+        period = parse_period(words, today)
+        if isinstance(period, Problem):
+            return period
+        return await build_digest(tx, area.scope, area.name, area.teams, period, now)
+
+
+# ---------------------------------------------------------------------- exports
+@dataclass(frozen=True)
+class Export:
+    first: date
+    last: date
+    digest: Digest  # the day grid and the figures over the range
+    teams: dict[int, Team]
+    people: dict[int, Person]
+    checkins: tuple[Checkin, ...]
+    logs: tuple[WorkLog, ...]
+    leave: tuple[LeaveRequest, ...]
+
+
+async def export_records(
+    store: Store, now: datetime, user: TgUser, chat_id: int, private: bool, words: list[str]
+) -> Export | Problem:
+    """``/export <from> <to> [team code]``: every record of the area over the days, both
+    included."""
+    async with store.transaction() as tx:
+        found = await _caller_area(tx, user, chat_id, private, words)
+        if isinstance(found, Problem):
+            return found
+        area, words = found
+        today = local_moment(now, area.teams[0].tz).date()
+        if len(words) != 2:
+            return Problem("export.usage")
+        first, last = parse_day(words[0], today), parse_day(words[1], today)
+        if first is None or last is None:
+            return Problem("export.err.day", {"value": " ".join(words)})
+        if last < first:
+            first, last = last, first
+        if first > today:
+            return Problem("digest.err.future", {"value": first.isoformat()})
+        last = min(last, today)
+        if (last - first).days + 1 > MAX_EXPORT_DAYS:
+            return Problem("export.err.too_long", {"days": MAX_EXPORT_DAYS})
+        period = Period("monthly" if first.day == 1 else "weekly", first, last)
+        digest = await build_digest(tx, area.scope, area.name, area.teams, period, now)
+        checkins: list[Checkin] = []
+        logs: list[WorkLog] = []
+        for team in area.teams:
+            checkins += await tx.export_checkins(first, last, team.id)
+            logs += await tx.team_logs(team.id, first, last)
+        leave = await tx.area_leave([t.id for t in area.teams], first, last)
+        people = {m.person.id: m.person for m in await tx.area_members([t.id for t in area.teams])}
+        for person_id in {c.person_id for c in checkins} | {g.person_id for g in logs}:
+            if person_id not in people:
+                people[person_id] = await tx.get_person(person_id)
+        return Export(
+            first,
+            last,
+            digest,
+            {t.id: t for t in area.teams},
+            people,
+            tuple(checkins),
+            tuple(logs),
+            tuple(leave),
+        )
+
+
+# ---------------------------------------------------------------------- scheduled digests
+async def plan_digests(store: Store, now: datetime) -> int:
+    """Plan each digest that has fallen due since the schedule began, once: the weekly one
+    for every coordinator (their township), admin (their county, by township) and leader
+    (their team, privately or else in the group); the monthly compliance report likewise."""
+    async with store.transaction() as tx:
+        since_text = await tx.get_meta(SCHEDULE_SINCE)
+        if since_text is None:
+            return 0
+        since = datetime.fromisoformat(since_text)
+        counties: dict[int | None, list[Team]] = defaultdict(list)
+        for team in await tx.all_teams():
+            counties[team.county_id].append(team)
+        holders = None
+        planned: list[NewDelivery] = []
+        for county_id, teams in counties.items():
+            policy = await policy_for(tx, teams[0])
+            if policy.digest_at is None:
+                continue
+            tz = teams[0].tz
+            local = local_moment(now, tz)
+            for kind in DIGEST_KINDS:
+                period, due_local = due_period(
+                    kind,
+                    local.date(),
+                    local.time().replace(tzinfo=None),
+                    policy.digest_day,
+                    policy.digest_at,
+                )
+                due_at = local_to_utc(due_local.date(), due_local.time(), tz)
+                if due_at < since:
+                    continue  # due before the bot ran its schedule: not "missed"
+                scope = f"county:{county_id if county_id is not None else '-'}"
+                if not await tx.plan_once(f"digest.{kind}", period.key, scope, now):
+                    continue
+                if holders is None:
+                    holders = await tx.holders(("leader", "coordinator", "admin"))
+                planned += _digest_recipients(kind, period, due_at, county_id, teams, holders, tz)
+        return await tx.add_deliveries(planned, now) if planned else 0
+
+
+def _digest_recipients(
+    kind: DigestKind,
+    period: Period,
+    due_at: datetime,
+    county_id: int | None,
+    teams: list[Team],
+    holders: list[Holder],
+    tz: str,
+) -> list[NewDelivery]:
+    by_id = {t.id: t for t in teams}
+    townships = {t.township_id for t in teams if t.township_id is not None}
+    out: list[NewDelivery] = []
+
+    def add(holder: Holder, scope: str, scope_id: int, chat_id: int, team_id: int | None) -> None:
+        person = holder.person
+        out.append(
+            NewDelivery(
+                f"digest.{kind}",
+                period.key,
+                f"person:{person.id}:{scope}:{scope_id}",
+                chat_id,
+                due_at,
+                person_id=person.id,
+                team_id=team_id,
+                payload={
+                    "scope": scope,
+                    "id": scope_id,
+                    "tz": tz,
+                    "first": period.first.isoformat(),
+                    "last": period.last.isoformat(),
+                    "lang": person.language_code,
+                },
+            )
+        )
+
+    for h in holders:
+        if h.role == "coordinator" and h.township_id in townships:
+            add(h, "township", h.township_id, h.person.tg_user_id, None)
+        elif h.role == "admin" and county_id is not None and h.county_id == county_id:
+            add(h, "county", county_id, h.person.tg_user_id, None)
+        elif h.role == "leader" and h.team_id in by_id:
+            team = by_id[h.team_id]
+            chat = h.person.tg_user_id if h.private or team.chat_id is None else team.chat_id
+            add(h, "team", team.id, chat, team.id)
+    return out
+
+
+async def scheduled_digest(store: Store, now: datetime, delivery: Delivery) -> Digest | None:
+    """The digest a planned delivery stands for; None if its place no longer exists."""
+    payload = delivery.payload
+    kind: DigestKind = "monthly" if delivery.kind == "digest.monthly" else "weekly"
+    period = Period(kind, date.fromisoformat(payload["first"]), date.fromisoformat(payload["last"]))
+    scope, place = payload["scope"], int(payload["id"])
+    async with store.transaction() as tx:
+        if scope == "team":
+            teams = [await tx.get_team(place)]
+            name = team_label(teams[0])
+        elif scope == "township":
+            teams = await tx.area_teams([place], [], False)
+            name = teams[0].township_name or "" if teams else ""
+        else:
+            teams = await tx.area_teams([], [place], False)
+            name = teams[0].county_name or "" if teams else ""
+        if not teams:
+            return None
+        return await build_digest(tx, scope, name, teams, period, now)
+
+
+async def schedule_begins(store: Store, now: datetime) -> None:
+    """The first start: digests due before it were never the bot's to send."""
+    async with store.transaction() as tx:
+        if await tx.get_meta(SCHEDULE_SINCE) is None:
+            await tx.set_meta(SCHEDULE_SINCE, now.isoformat())
