@@ -212,7 +212,7 @@ def export_xlsx(
                 "yes" if c.forwarded else "",
                 c.latitude,
                 c.longitude,
-                c.flags,
+                ", ".join(c.flags),
             ]
         )
     _widths(sheet, [19, 18, 14, 9, 9, 12, 10, 10, 6, 9, 11, 11, 14])

@@ -217,6 +217,9 @@ class BotApiServer:
         # Telegram's pace, enforced only when a test asks for it.
         self.group_limit_per_minute: int | None = None
         self.global_limit_per_second: int | None = None
+        # Sends to these chats wait until the test sets the event: a message on the wire.
+        self.held: dict[int, asyncio.Event] = {}
+        self.holding: set[int] = set()
         self._sends_by_chat: dict[int, deque[float]] = defaultdict(deque)
         self._sends_all: deque[float] = deque()
         self._updates: list[Json] = []
@@ -478,9 +481,17 @@ class BotApiServer:
         if chat["id"] not in self.started:
             raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
 
+    async def _hold(self, chat_id: int) -> None:
+        gate = self.held.get(chat_id)
+        if gate is not None:
+            self.holding.add(chat_id)
+            await gate.wait()
+            self.holding.discard(chat_id)
+
     async def _api_sendmessage(self, params: Json) -> Json:
         chat = self._chat(params["chat_id"])
         self._check_may_write(chat)
+        await self._hold(chat["id"])
         text = params.get("text")
         if not isinstance(text, str) or not text.strip():
             raise ApiError(400, "Bad Request: message text is empty")
@@ -553,6 +564,7 @@ class BotApiServer:
     async def _send_file(self, params: Json, kind: str) -> Json:
         chat = self._chat(params["chat_id"])
         self._check_may_write(chat)
+        await self._hold(chat["id"])
         upload = params.get(kind)
         if upload is None:
             raise ApiError(400, f"Bad Request: there is no {kind} in the request")
