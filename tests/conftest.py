@@ -11,19 +11,22 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 import asyncio
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from bot.app import serve
 from bot.config import Settings, load_settings
+from storage.base import Tx
 from storage.models import Role
 from storage.sqlite import SqliteStore
 from tests.botapi_server import BotApiServer, Json, SentMessage
+
+T = TypeVar("T")
 
 GROUP = -100123
 LEADER = 1001  # created the group: a Telegram group admin
@@ -266,6 +269,16 @@ async def ask(server: BotApiServer, chat_id: int, user_id: int, text: str) -> Se
     return await server.wait_for(
         lambda m: m.chat_id == chat_id and m.reply_to_message_id == sent["message_id"], after=mark
     )
+
+
+async def in_store(settings: Settings, clock: FakeClock, work: Callable[[Tx], Awaitable[T]]) -> T:
+    """Read or seed the bot's database directly, through the store, as an operator would."""
+    store = await SqliteStore.open(settings.database, clock())
+    try:
+        async with store.transaction() as tx:
+            return await work(tx)
+    finally:
+        await store.close()
 
 
 async def events_of(settings: Settings, clock: FakeClock, prefix: str = "leave.") -> list[str]:

@@ -8,7 +8,6 @@ import asyncio
 import csv
 import io
 import itertools
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
@@ -20,7 +19,6 @@ from PIL import Image
 from bot.config import Settings
 from storage.base import Tx
 from storage.models import Checkin
-from storage.sqlite import SqliteStore
 from tests.botapi_server import BotApiServer, SentMessage
 from tests.conftest import (
     ADMIN,
@@ -33,6 +31,7 @@ from tests.conftest import (
     BotHarness,
     FakeClock,
     ask,
+    in_store,
 )
 
 T = TypeVar("T")
@@ -48,15 +47,6 @@ def clock() -> FakeClock:
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return replace(settings, tick_seconds=0.2)
-
-
-async def in_store(settings: Settings, clock: FakeClock, work: Callable[[Tx], Awaitable[T]]) -> T:
-    store = await SqliteStore.open(settings.database, clock())
-    try:
-        async with store.transaction() as tx:
-            return await work(tx)
-    finally:
-        await store.close()
 
 
 def _checkin(person_id: int, team_id: int, day: date, window: str) -> Checkin:

@@ -12,7 +12,7 @@ import pytest
 
 from storage import open_store, sqlite_path
 from storage.migrate import available_migrations, upgrade
-from storage.models import Checkin, Role
+from storage.models import Checkin, NewDelivery, Role
 from storage.sqlite import SqliteStore
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -236,3 +236,34 @@ async def test_a_leave_step_is_decided_once_and_marks_are_claimed_once(
                 wang.id, team.id, "sick", date(2026, 11, 27), date(2026, 11, 25), "x",
                 ("township",), -1, NOW,
             )  # fmt: skip
+
+
+async def test_a_part_left_on_the_wire_by_a_crash_is_skipped_not_resent(tmp_path: Path) -> None:
+    store = await SqliteStore.open(str(tmp_path / "ledger.db"), NOW)
+    try:
+        async with store.transaction() as tx:
+            planned = NewDelivery("digest.weekly", "2026-W47", "person:1", 1001, NOW)
+            assert await tx.add_deliveries([planned, planned], NOW) == 1
+            [d] = await tx.due_deliveries(NOW, 10)
+            await tx.part_sent(d.id, False, NOW)
+            await tx.start_part(d.id, NOW)  # part 2 on the wire… and the process dies
+        async with store.transaction() as tx:
+            assert await tx.due_deliveries(NOW, 10) == []  # "sending" is not due
+            [settled] = await tx.settle_interrupted(NOW)
+            assert settled.parts_sent == 1
+            [d] = await tx.due_deliveries(NOW, 10)
+            assert (d.parts_sent, d.uncertain, d.state) == (2, 1, "due")  # part 3 goes next
+            await tx.part_sent(d.id, True, NOW)
+            [done] = await tx.deliveries("digest.weekly")
+            assert (done.state, done.parts_sent, done.uncertain) == ("sent", 3, 1)
+            assert await tx.plan_once("digest.weekly", "2026-W47", "county:1", NOW)
+            assert not await tx.plan_once("digest.weekly", "2026-W47", "county:1", NOW)
+            # A reminder whose window closed while the bot was down is not sent late.
+            stale = NewDelivery("remind.open", "2026-11-23:morning", "person:1", 1001, NOW,
+                                expires_at=NOW + timedelta(hours=1))  # fmt: skip
+            await tx.add_deliveries([stale], NOW)
+            assert await tx.due_deliveries(NOW + timedelta(hours=2), 10) == []
+            [expired] = await tx.deliveries("remind.open")
+            assert expired.state == "expired"
+    finally:
+        await store.close()
