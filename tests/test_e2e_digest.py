@@ -18,7 +18,7 @@ from PIL import Image
 
 from bot.config import Settings
 from storage.base import Tx
-from storage.models import Checkin
+from storage.models import Checkin, Role
 from tests.botapi_server import BotApiServer, SentMessage
 from tests.conftest import (
     ADMIN,
@@ -31,7 +31,9 @@ from tests.conftest import (
     BotHarness,
     FakeClock,
     ask,
+    grant,
     in_store,
+    township_id,
 )
 
 T = TypeVar("T")
@@ -267,3 +269,29 @@ async def test_digest_and_export_on_demand(
     assert ["HZ-001 Shangba", "Wang", rows[8][2], "2026-11-21", "leave"] in rows
     [usage] = await private(server, COORD, "/export 2026-11-16")
     assert usage.content.startswith("Usage: /export")
+
+
+async def test_a_fan_out_keeps_to_telegrams_limits(
+    county: BotHarness, server: BotApiServer, clock: FakeClock
+) -> None:
+    """Forty coordinators of one township, Telegram's limits enforced: every digest arrives
+    whole, none twice, and Telegram never has to say "too many requests"."""
+    dahai = await township_id(county.settings, clock, "Dahai", "Huize")
+    many = list(range(5000, 5040))
+    for user_id in many:
+        server.add_user(user_id, f"C{user_id}")
+        server.start_private(user_id)
+        await grant(
+            county.settings, clock, user_id, f"C{user_id}", Role("coordinator", township_id=dahai)
+        )
+    server.global_limit_per_second = 30
+    server.group_limit_per_minute = 20
+    mark = len(server.sent)
+    clock.current = datetime(2026, 11, 23, 0, 5, tzinfo=UTC)
+    everyone = [*many, COORD, COORD2, ADMIN]
+    await server.wait_until(
+        lambda: all(len(_to(server, chat, mark)) >= 3 for chat in everyone), timeout=60
+    )
+    await asyncio.sleep(0.5)
+    assert all(len(_to(server, chat, mark)) == 3 for chat in everyone)
+    assert server.rate_limited == []

@@ -200,7 +200,7 @@ def test_teams_needing_attention_come_first_and_roll_up_by_township() -> None:
 
     def figures(name: str, days: int) -> TeamFigures:
         checked = {date(2026, 11, d): {"morning"} for d in range(1, 1 + days)}
-        member = member_figures(_record(name, checked), P, *week, MON, time(8))  # type: ignore[arg-type]
+        member = member_figures(_record(name, checked), P, *week, MON, time(8))
         return TeamFigures(hash(name) % 1000, name, "A" if name < "M" else "N", (member,))
 
     good, bad, worse = figures("Alpha", 22), figures("Beta", 20), figures("Nu", 3)
