@@ -3,13 +3,14 @@ and noting who wrote to the bot privately (so reminders may go to them there).""
 
 from __future__ import annotations
 
+import asyncio
+
 from telegram import InputFile, Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot.context import CunbotContext
 from bot.i18n import t
 from handlers.common import NEW_MESSAGES, in_group, message_of, reply_problem, tg_user
-from reports import sheet
 from reports.parts import Part, digest_parts, export_parts
 from rules.policy import clock_text
 from rules.problems import Problem
@@ -65,32 +66,8 @@ async def export_command(update: Update, context: CunbotContext) -> None:
     if isinstance(found, Problem):
         await reply_problem(update, context, found)
         return
-    lang = await context.lang(update)
-    figures = found.digest.teams
-    xlsx = sheet.export_xlsx(
-        lang,
-        found.digest.days,
-        figures,
-        found.teams,
-        found.people,
-        found.checkins,
-        found.logs,
-        found.leave,
-    )
-    summary = t(
-        lang,
-        "export.done",
-        name=found.digest.name,
-        first=found.first.isoformat(),
-        last=found.last.isoformat(),
-        members=sum(len(team.members) for team in figures),
-        checkins=len(found.checkins),
-        logs=len(found.logs),
-        leave=len(found.leave),
-    )
-    stem = f"cunbot-export-{found.first.isoformat()}-{found.last.isoformat()}"
-    csv = sheet.days_csv(found.digest.days, figures)
-    await _send_parts(update, context, export_parts(lang, summary, stem, xlsx, csv))
+    parts = await asyncio.to_thread(export_parts, await context.lang(update), found)
+    await _send_parts(update, context, parts)
 
 
 async def remind_command(update: Update, context: CunbotContext) -> None:

@@ -6,8 +6,10 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.i18n import t
 from reports import chart, sheet, text
 from rules.digest import Digest
+from services.digest import Export
 
 
 @dataclass(frozen=True)
@@ -48,15 +50,37 @@ async def digest_parts(lang: str, digest: Digest, late_since: datetime | None = 
     ]
 
 
-def export_parts(
-    lang: str,
-    summary: str,
-    stem: str,
-    xlsx: bytes,
-    csv: bytes,
-) -> list[Part]:
+def export_parts(lang: str, export: Export) -> list[Part]:
+    """An export as three messages: what it holds, the XLSX, the CSV of member-days."""
+    figures = export.digest.teams
+    xlsx = sheet.export_xlsx(
+        lang,
+        export.digest.days,
+        figures,
+        export.teams,
+        export.people,
+        export.checkins,
+        export.logs,
+        export.leave,
+    )
+    summary = t(
+        lang,
+        "export.done",
+        name=export.digest.name,
+        first=export.first.isoformat(),
+        last=export.last.isoformat(),
+        members=sum(len(team.members) for team in figures),
+        checkins=len(export.checkins),
+        logs=len(export.logs),
+        leave=len(export.leave),
+    )
+    stem = f"cunbot-export-{export.first.isoformat()}-{export.last.isoformat()}"
     return [
         Part(summary),
         Part(document=xlsx, filename=f"{stem}.xlsx"),
-        Part(document=csv, filename=f"{stem}-days.csv", caption=text.csv_caption(lang)),
+        Part(
+            document=sheet.days_csv(export.digest.days, figures),
+            filename=f"{stem}-days.csv",
+            caption=t(lang, "export.csv_caption"),
+        ),
     ]

@@ -173,7 +173,3 @@ def _figures(source: Mapping[str, Any]) -> dict[str, Any]:
 
 def _link(user_id: int, name: str) -> str:
     return f'<a href="tg://user?id={int(user_id)}">{html.escape(name)}</a>'
-
-
-def csv_caption(lang: str) -> str:
-    return t(lang, "export.csv_caption")
