@@ -4,6 +4,9 @@ and noting who wrote to the bot privately (so reminders may go to them there).""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TypeVar
 
 from telegram import InputFile, Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
@@ -16,7 +19,11 @@ from rules.policy import clock_text
 from rules.problems import Problem
 from rules.reminders import KINDS
 from services import delivery, digest, reminders
+from services.org import TgUser
 from services.reminders import ReminderView
+from storage.base import Store
+
+T = TypeVar("T")
 
 
 async def _send_parts(update: Update, context: CunbotContext, parts: list[Part]) -> None:
@@ -35,10 +42,14 @@ async def _send_parts(update: Update, context: CunbotContext, parts: list[Part])
             await message.reply_text(part.text)
 
 
-async def digest_command(update: Update, context: CunbotContext) -> None:
-    """``/digest [last|this|<day>|<YYYY-Www>|month [YYYY-MM]] [team code]``."""
+# Each command here asks one service with the same plain values.
+AreaService = Callable[[Store, datetime, TgUser, int, bool, list[str]], Awaitable[T | Problem]]
+
+
+async def _ask(update: Update, context: CunbotContext, service: AreaService[T]) -> T | None:
+    """Call the service for this message; a problem is answered and gives None."""
     message = message_of(update)
-    found = await digest.digest_on_demand(
+    found = await service(
         context.store,
         context.now(),
         tg_user(update),
@@ -48,43 +59,31 @@ async def digest_command(update: Update, context: CunbotContext) -> None:
     )
     if isinstance(found, Problem):
         await reply_problem(update, context, found)
-        return
-    await _send_parts(update, context, await digest_parts(await context.lang(update), found))
+        return None
+    return found
+
+
+async def digest_command(update: Update, context: CunbotContext) -> None:
+    """``/digest [last|this|<day>|<YYYY-Www>|month [YYYY-MM]] [team code]``."""
+    found = await _ask(update, context, digest.digest_on_demand)
+    if found is not None:
+        parts = await digest_parts(await context.lang(update), found)
+        await _send_parts(update, context, parts)
 
 
 async def export_command(update: Update, context: CunbotContext) -> None:
     """``/export <from> <to> [team code]``: an XLSX of every record, and the days as CSV."""
-    message = message_of(update)
-    found = await digest.export_records(
-        context.store,
-        context.now(),
-        tg_user(update),
-        message.chat_id,
-        not in_group(update),
-        list(context.args or []),
-    )
-    if isinstance(found, Problem):
-        await reply_problem(update, context, found)
-        return
-    parts = await asyncio.to_thread(export_parts, await context.lang(update), found)
-    await _send_parts(update, context, parts)
+    found = await _ask(update, context, digest.export_records)
+    if found is not None:
+        parts = await asyncio.to_thread(export_parts, await context.lang(update), found)
+        await _send_parts(update, context, parts)
 
 
 async def remind_command(update: Update, context: CunbotContext) -> None:
     """``/remind``, ``/remind off``, ``/remind log=off``; ``/remind team close=15`` (leader)."""
-    message = message_of(update)
-    found = await reminders.reminders(
-        context.store,
-        context.now(),
-        tg_user(update),
-        message.chat_id,
-        not in_group(update),
-        list(context.args or []),
-    )
-    if isinstance(found, Problem):
-        await reply_problem(update, context, found)
-        return
-    await message.reply_text(reminder_view_text(await context.lang(update), found))
+    found = await _ask(update, context, reminders.reminders)
+    if found is not None:
+        await message_of(update).reply_text(reminder_view_text(await context.lang(update), found))
 
 
 def reminder_view_text(lang: str, v: ReminderView) -> str:
