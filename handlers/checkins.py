@@ -10,10 +10,18 @@ from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot.context import CunbotContext
 from bot.i18n import t
-from handlers.common import NEW_MESSAGES, in_group, message_of, reply, reply_problem, tg_user
+from handlers.common import (
+    NEW_MESSAGES,
+    in_group,
+    message_of,
+    reminder_states,
+    reply,
+    reply_problem,
+    tg_user,
+)
 from rules.checkin import Fix, local_moment
 from rules.days import MonthFigures
-from rules.policy import Policy, clock_text
+from rules.policy import Policy
 from rules.problems import Problem
 from services import checkins
 from services.checkins import CheckinResult, LocationReport, MonthView, PolicyView, TeamDay
@@ -327,23 +335,12 @@ def policy_text(lang: str, view: PolicyView) -> str:
                 remind=policy.leave_remind_hours,
             ),
             t(lang, f"rules.official.{policy.official}"),
-            t(
-                lang,
-                "rules.reminders",
-                open=t(lang, "remind.on" if policy.remind_open else "remind.off"),
-                close=t(lang, "remind.minutes", minutes=policy.remind_close)
-                if policy.remind_close
-                else t(lang, "remind.off"),
-                log=clock_text(policy.remind_log).replace("off", t(lang, "remind.off")),
-                month=t(lang, "remind.days", days=policy.remind_month)
-                if policy.remind_month
-                else t(lang, "remind.off"),
-            ),
+            t(lang, "rules.reminders", **reminder_states(lang, policy)),
             t(
                 lang,
                 "rules.digests",
                 day=t(lang, f"weekday.{policy.digest_day}"),
-                at=clock_text(policy.digest_at).replace("off", t(lang, "remind.off")),
+                at=reminder_states(lang, policy)["digest_at"],
             ),
         ]
     )

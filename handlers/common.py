@@ -4,7 +4,9 @@ replying with a catalogue text in the chat's language."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from datetime import datetime, time
+from typing import Any, TypeVar
 
 from telegram import Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
@@ -13,9 +15,15 @@ from telegram.ext import filters
 
 from bot.context import CunbotContext
 from bot.i18n import t
+from rules.policy import Policy, clock_text
 from rules.problems import Problem
 from services.org import TgUser
+from storage.base import Store
 from storage.models import Site
+
+T = TypeVar("T")
+# A service asked with the message's plain values: who, where, whether private, the words.
+ChatService = Callable[[Store, datetime, TgUser, int, bool, list[str]], Awaitable[T | Problem]]
 
 log = logging.getLogger(__name__)
 
@@ -103,3 +111,38 @@ def site_text(lang: str, site: Site, key: str = "site.line") -> str:
         lon=f"{site.longitude:.6f}",
         radius=site.radius_m,
     )
+
+
+async def ask_service(update: Update, context: CunbotContext, service: ChatService[T]) -> T | None:
+    """Call the service for this message; a problem is answered and gives None."""
+    message = message_of(update)
+    found = await service(
+        context.store,
+        context.now(),
+        tg_user(update),
+        message.chat_id,
+        not in_group(update),
+        list(context.args or []),
+    )
+    if isinstance(found, Problem):
+        await reply_problem(update, context, found)
+        return None
+    return found
+
+
+def reminder_states(lang: str, policy: Policy) -> dict[str, str]:
+    """Each reminder setting as a reader sees it: on, off, 30 min, 20:30, 5 days."""
+    off = t(lang, "remind.off")
+
+    def clock(moment: time | None) -> str:
+        return off if moment is None else clock_text(moment)
+
+    return {
+        "open": t(lang, "remind.on") if policy.remind_open else off,
+        "close": t(lang, "remind.minutes", minutes=policy.remind_close)
+        if policy.remind_close
+        else off,
+        "log": clock(policy.remind_log),
+        "month": t(lang, "remind.days", days=policy.remind_month) if policy.remind_month else off,
+        "digest_at": clock(policy.digest_at),
+    }

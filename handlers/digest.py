@@ -4,8 +4,6 @@ and noting who wrote to the bot privately (so reminders may go to them there).""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import TypeVar
 
 from telegram import InputFile, Update
@@ -13,15 +11,11 @@ from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot.context import CunbotContext
 from bot.i18n import t
-from handlers.common import NEW_MESSAGES, in_group, message_of, reply_problem, tg_user
+from handlers.common import NEW_MESSAGES, ask_service, message_of, reminder_states
 from reports.parts import Part, digest_parts, export_parts
-from rules.policy import clock_text
-from rules.problems import Problem
 from rules.reminders import KINDS
 from services import delivery, digest, reminders
-from services.org import TgUser
 from services.reminders import ReminderView
-from storage.base import Store
 
 T = TypeVar("T")
 
@@ -42,30 +36,9 @@ async def _send_parts(update: Update, context: CunbotContext, parts: list[Part])
             await message.reply_text(part.text)
 
 
-# Each command here asks one service with the same plain values.
-AreaService = Callable[[Store, datetime, TgUser, int, bool, list[str]], Awaitable[T | Problem]]
-
-
-async def _ask(update: Update, context: CunbotContext, service: AreaService[T]) -> T | None:
-    """Call the service for this message; a problem is answered and gives None."""
-    message = message_of(update)
-    found = await service(
-        context.store,
-        context.now(),
-        tg_user(update),
-        message.chat_id,
-        not in_group(update),
-        list(context.args or []),
-    )
-    if isinstance(found, Problem):
-        await reply_problem(update, context, found)
-        return None
-    return found
-
-
 async def digest_command(update: Update, context: CunbotContext) -> None:
     """``/digest [last|this|<day>|<YYYY-Www>|month [YYYY-MM]] [team code]``."""
-    found = await _ask(update, context, digest.digest_on_demand)
+    found = await ask_service(update, context, digest.digest_on_demand)
     if found is not None:
         parts = await digest_parts(await context.lang(update), found)
         await _send_parts(update, context, parts)
@@ -73,7 +46,7 @@ async def digest_command(update: Update, context: CunbotContext) -> None:
 
 async def export_command(update: Update, context: CunbotContext) -> None:
     """``/export <from> <to> [team code]``: an XLSX of every record, and the days as CSV."""
-    found = await _ask(update, context, digest.export_records)
+    found = await ask_service(update, context, digest.export_records)
     if found is not None:
         parts = await asyncio.to_thread(export_parts, await context.lang(update), found)
         await _send_parts(update, context, parts)
@@ -81,34 +54,16 @@ async def export_command(update: Update, context: CunbotContext) -> None:
 
 async def remind_command(update: Update, context: CunbotContext) -> None:
     """``/remind``, ``/remind off``, ``/remind log=off``; ``/remind team close=15`` (leader)."""
-    found = await _ask(update, context, reminders.reminders)
+    found = await ask_service(update, context, reminders.reminders)
     if found is not None:
         await message_of(update).reply_text(reminder_view_text(await context.lang(update), found))
 
 
 def reminder_view_text(lang: str, v: ReminderView) -> str:
-    rules = v.rules
-    off = t(lang, "remind.off")
-    lines = []
-    if v.changed:
-        lines.append(t(lang, f"remind.changed.{v.changed}"))
-    lines += [
-        t(lang, "remind.title", team=v.team.village),
-        t(lang, "remind.line.open", state=t(lang, "remind.on") if rules.remind_open else off),
-        t(
-            lang,
-            "remind.line.close",
-            state=t(lang, "remind.minutes", minutes=rules.remind_close)
-            if rules.remind_close
-            else off,
-        ),
-        t(lang, "remind.line.log", state=clock_text(rules.remind_log).replace("off", off)),
-        t(
-            lang,
-            "remind.line.month",
-            state=t(lang, "remind.days", days=rules.remind_month) if rules.remind_month else off,
-        ),
-    ]
+    states = reminder_states(lang, v.rules)
+    lines = [t(lang, f"remind.changed.{v.changed}")] if v.changed else []
+    lines.append(t(lang, "remind.title", team=v.team.village))
+    lines += [t(lang, f"remind.line.{kind}", state=states[kind]) for kind in KINDS]
     if v.member_words is not None:
         muted = [t(lang, f"remind.kind.{k}") for k in KINDS if v.member_words.get(k) == "off"]
         lines.append(

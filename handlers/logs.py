@@ -15,6 +15,7 @@ from bot.context import CunbotContext
 from bot.i18n import t
 from handlers.common import (
     NEW_MESSAGES,
+    ask_service,
     in_group,
     message_of,
     reply,
@@ -330,17 +331,8 @@ def _register_lines(lang: str, r: Register) -> list[str]:
 # ---------------------------------------------------------------------- reading
 async def logs_command(update: Update, context: CunbotContext) -> None:
     """``/logs [team code] [day]``."""
-    message = message_of(update)
-    found = await logs.read_logs(
-        context.store,
-        context.now(),
-        tg_user(update),
-        message.chat_id,
-        not in_group(update),
-        list(context.args or []),
-    )
-    if isinstance(found, Problem):
-        await reply_problem(update, context, found)
+    found: list[LogsDay] | AreaDay | None = await ask_service(update, context, logs.read_logs)
+    if found is None:
         return
     lang = await context.lang(update)
     if isinstance(found, AreaDay):
@@ -560,17 +552,8 @@ async def _summary(
 
 
 async def summaries_command(update: Update, context: CunbotContext) -> None:
-    message = message_of(update)
-    found = await logs.summaries_status(
-        context.store,
-        context.now(),
-        tg_user(update),
-        message.chat_id,
-        not in_group(update),
-        list(context.args or []),
-    )
-    if isinstance(found, Problem):
-        await reply_problem(update, context, found)
+    found = await ask_service(update, context, logs.summaries_status)
+    if found is None:
         return
     await reply_long(update, _summaries_lines(await context.lang(update), found))
 
