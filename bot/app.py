@@ -47,6 +47,7 @@ MENU_COMMANDS = (
     "digest",
     "export",
     "remind",
+    "spotcheck",
     "rules",
     "lang",
     "leave_team",

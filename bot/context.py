@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import random
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +31,9 @@ class BotData:
     deliverer: Deliverer | None = None
     # When this run began: a location sent before it waited for us and is not stale.
     started_at: datetime | None = None
+    # Spot checks draw members and moments from this; the operating system's randomness,
+    # so nobody can predict who is asked next.
+    rng: random.Random = field(default_factory=random.SystemRandom)
 
 
 class CunbotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
@@ -79,6 +83,10 @@ class CunbotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any]
 
     def now(self) -> datetime:
         return self.bot_data.clock()
+
+    @property
+    def rng(self) -> random.Random:
+        return self.bot_data.rng
 
     async def lang(self, update: Update) -> str:
         """The reply language for this update's chat, looked up once per update."""

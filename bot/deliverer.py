@@ -19,13 +19,15 @@ from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from telegram import Bot, InputFile
+from telegram import Bot, InputFile, KeyboardButton, ReplyKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from reports import text
+from bot.i18n import t
+from reports import spot, text
 from reports.parts import Part, digest_parts
 from rules.digest import is_late
+from services import spotchecks
 from services.delivery import Ledger
 from services.digest import scheduled_digest
 from storage.base import Store
@@ -132,6 +134,8 @@ class Deliverer:
             parts: list[Part] | None = [
                 Part(text.reminder_text(lang, d.kind, d.payload), html=True)
             ]
+        elif d.kind.startswith("spot."):
+            parts = await self._spot_parts(d, lang)
         else:
             # Coordinators of one township share a digest: drawn once per round.
             async with locks.setdefault(key, asyncio.Lock()):
@@ -155,6 +159,8 @@ class Deliverer:
                     await self._send(chat_id, parts[index])
             except Forbidden as exc:
                 await self._ledger.failed(d, str(exc), self._clock(), blocked=True)
+                if d.kind == spotchecks.ASK and await self._ask_in_group(d):
+                    self.kick()
                 return
             except BadRequest as exc:
                 await self._ledger.failed(d, str(exc), self._clock())
@@ -184,9 +190,41 @@ class Deliverer:
             )
         else:
             assert part.text is not None
+            keyboard = None
+            if part.location_button is not None:
+                keyboard = ReplyKeyboardMarkup(
+                    [[KeyboardButton(part.location_button, request_location=True)]],
+                    resize_keyboard=True,
+                    one_time_keyboard=True,
+                )
             await self._bot.send_message(
-                chat_id, part.text, parse_mode=ParseMode.HTML if part.html else None
+                chat_id,
+                part.text,
+                parse_mode=ParseMode.HTML if part.html else None,
+                reply_markup=keyboard,
             )
+
+    async def _ask_in_group(self, d: Delivery) -> bool:
+        """A member who blocked the bot is asked in their group instead."""
+        return d.chat_id > 0 and await spotchecks.ask_in_group(self._store, d, self._clock())
+
+    async def _spot_parts(self, d: Delivery, lang: str) -> list[Part] | None:
+        if d.kind == spotchecks.ASK:
+            private = "mention" not in d.payload
+            button = private and not d.payload.get("live")
+            return [
+                Part(
+                    spot.ask_text(lang, d.payload),
+                    html=True,
+                    location_button=t(lang, "checkin.button") if button else None,
+                )
+            ]
+        report = await spotchecks.spot_report(self._store, d)
+        if report is None:
+            return None
+        if d.kind == spotchecks.LATE:
+            return [Part(spot.late_text(lang, report))]
+        return [Part(spot.summary_text(lang, report))]
 
     async def _digest_parts(self, d: Delivery, lang: str, late: bool) -> list[Part] | None:
         now = self._clock()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import checkins, digest, leave, logs, sites, system, team
+from handlers import checkins, digest, leave, logs, sites, spotchecks, system, team
 
 
 def register_all(app: Application) -> None:
@@ -14,6 +14,7 @@ def register_all(app: Application) -> None:
     sites.register(app)
     checkins.register(app)
     digest.register(app)
+    spotchecks.register(app)
     logs.register(app)  # before leave: its dialogue reads any typed text
     leave.register(app)
     system.register_last(app)

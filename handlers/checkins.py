@@ -19,19 +19,17 @@ from handlers.common import (
     reply_problem,
     tg_user,
 )
+from reports import spot
+from reports.text import distance_text
 from rules.checkin import Fix, local_moment
 from rules.days import MonthFigures
-from rules.policy import Policy
+from rules.policy import Policy, span_text
 from rules.problems import Problem
+from rules.spotcheck import standing
 from services import checkins
 from services.checkins import CheckinResult, LocationReport, MonthView, PolicyView, TeamDay
-from storage.models import Checkin
-
-
-def distance_text(lang: str, metres: float) -> str:
-    if metres < 1000:
-        return t(lang, "unit.m", n=round(metres))
-    return t(lang, "unit.km", n=f"{metres / 1000:.1f}")
+from services.spotchecks import SpotAnswer
+from storage.models import Checkin, Person
 
 
 def _report(update: Update, message: Message, sent_at: datetime) -> LocationReport:
@@ -68,9 +66,17 @@ async def location(update: Update, context: CunbotContext) -> None:
         report,
         context.settings.tz,
     )
+    lang = await context.lang(update)
+    if result.spot is not None:
+        _spot_answered(context, result.spot)
+        text = spot_answer_text(lang, result.spot, result.person)
+        if result.outcome == "checkin":  # it also counted as the window's check-in
+            text += "\n" + _answer(lang, result, context.settings.tz)
+        context.outbox.post(message.chat_id, text, message.message_id)
+        return
     if result.outcome == "ignored":
         return
-    text = _answer(await context.lang(update), result, context.settings.tz)
+    text = _answer(lang, result, context.settings.tz)
     context.outbox.post(message.chat_id, text, message.message_id)
 
 
@@ -87,9 +93,41 @@ async def live_location(update: Update, context: CunbotContext) -> None:
         tg_user(update),
         _report(update, message, sent_at),
     )
-    if result.outcome == "checkin":
-        text = _answer(await context.lang(update), result, context.settings.tz)
+    lang = await context.lang(update)
+    if result.spot is not None:
+        _spot_answered(context, result.spot)
+        context.outbox.post(
+            message.chat_id, spot_answer_text(lang, result.spot, result.person), message.message_id
+        )
+    elif result.outcome == "checkin":
+        text = _answer(lang, result, context.settings.tz)
         context.outbox.post(message.chat_id, text, message.message_id)
+
+
+def _spot_answered(context: CunbotContext, answer: SpotAnswer) -> None:
+    if answer.planned:
+        context.deliverer.kick()  # the summary (or the late answer's note) is due
+
+
+def spot_answer_text(lang: str, answer: SpotAnswer, person: Person | None) -> str:
+    """The member hears at once how their answer counted, or what to fix."""
+    name = person.display_name if person else ""
+    if answer.outcome == "refused":
+        reason = t(lang, f"spot.refused.{answer.reason}")
+        return t(lang, "spot.you.refused", name=name, reason=reason)
+    assert answer.sent_at is not None
+    line = t(
+        lang,
+        f"spot.you.{answer.answer}",
+        name=name,
+        time=local_moment(answer.sent_at, answer.tz).strftime("%H:%M"),
+        site=answer.site_name or "",
+        distance=distance_text(lang, answer.distance_m or 0),
+    )
+    if answer.outcome == "late":
+        deadline = local_moment(answer.check.deadline, answer.tz).strftime("%H:%M")
+        line += "\n" + t(lang, "spot.you.late", deadline=deadline)
+    return line
 
 
 def _answer(lang: str, result: CheckinResult, default_tz: str) -> str:
@@ -208,6 +246,20 @@ def _month_text(lang: str, name: str, view: MonthView) -> str:
                 false=view.logs.verdicts.get("false", 0),
             )
         )
+    if view.spot.picks:
+        findings = len(view.spot.findings)
+        lines.append(
+            t(
+                lang,
+                "me.spot",
+                asked=len(view.spot.picks),
+                present=view.spot.present,
+                findings=findings,
+                standing=spot.standing_text(lang, standing(findings, view.policy)),
+            )
+        )
+        if findings:
+            lines.append(spot.rule_text(lang, view.policy))
     for r in view.leave:
         lines.append(
             t(
@@ -342,6 +394,14 @@ def policy_text(lang: str, view: PolicyView) -> str:
                 day=t(lang, f"weekday.{policy.digest_day}"),
                 at=reminder_states(lang, policy)["digest_at"],
             ),
+            t(
+                lang,
+                "rules.spot" if policy.spot_week else "rules.spot_off",
+                week=policy.spot_week,
+                hours=span_text(policy.spot_hours),
+                minutes=policy.spot_minutes,
+            ),
+            spot.rule_text(lang, policy),
         ]
     )
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.i18n import t
-from reports import chart, sheet, text
+from reports import chart, sheet, spot, text
 from rules.digest import Digest
 from services.digest import Export
 
@@ -20,6 +20,8 @@ class Part:
     document: bytes | None = None
     filename: str = ""
     caption: str | None = None
+    # A private question with a one-tap "share my location" keyboard button of this label.
+    location_button: str | None = None
 
 
 async def digest_parts(lang: str, digest: Digest, late_since: datetime | None = None) -> list[Part]:
@@ -34,6 +36,7 @@ async def digest_parts(lang: str, digest: Digest, late_since: datetime | None = 
         digest.townships,
         digest.summaries,
         late_since,
+        spot.rule_text(lang, next(iter(digest.policies.values()))) if digest.policies else None,
     )
     if digest.townships:
         png, labels = await asyncio.to_thread(chart.rollup_png, title, digest.townships)

@@ -68,6 +68,9 @@ def _member_row(lang: str, team: TeamFigures, m: MemberFigures) -> list[Any]:
         month.leave,
         month.remaining,
         t(lang, f"digest.pace.{m.pace}"),
+        m.spot_findings,
+        m.spot_year,
+        t(lang, f"spot.standing.{m.standing}"),
     ]
 
 
@@ -90,6 +93,9 @@ _MEMBER_COLUMNS = (
     "month_leave",
     "remaining",
     "pace",
+    "spot_findings",
+    "spot_year",
+    "spot_standing",
 )
 _ROLLUP_COLUMNS = (
     "township",

@@ -44,7 +44,18 @@ def _member_line(lang: str, m: MemberFigures) -> str:
     )
     if m.verdict_ok or m.verdict_false:
         line += t(lang, "digest.verdicts", ok=m.verdict_ok, false=m.verdict_false)
-    return line
+    return line + _spot(lang, m)
+
+
+def _spot(lang: str, m: MemberFigures) -> str:
+    if not (m.spot_findings or m.spot_year):
+        return ""
+    standing = (
+        ""
+        if m.standing == "clear"
+        else t(lang, "digest.spot_standing", standing=t(lang, f"spot.standing.{m.standing}"))
+    )
+    return t(lang, "digest.spot", findings=m.spot_findings, year=m.spot_year, standing=standing)
 
 
 def _compliance_line(lang: str, m: MemberFigures) -> str:
@@ -64,7 +75,7 @@ def _compliance_line(lang: str, m: MemberFigures) -> str:
     )
     if m.verdict_ok or m.verdict_false:
         line += t(lang, "digest.verdicts", ok=m.verdict_ok, false=m.verdict_false)
-    return line
+    return line + _spot(lang, m)
 
 
 def _team_block(lang: str, team: TeamFigures, monthly: bool, summary_in: bool | None) -> str:
@@ -105,6 +116,7 @@ def digest_text(
     townships: Sequence[Rollup],
     summaries: frozenset[int],
     late_since: datetime | None = None,
+    spot_rule: str | None = None,
 ) -> str:
     """Short: the teams needing attention with their members, one line for each team on
     track, a county's townships first; what does not fit is in the spreadsheet."""
@@ -117,6 +129,8 @@ def digest_text(
     head.append(t(lang, "digest.overview", teams=len(teams), members=members, attention=attention))
     if not members:
         head.append(t(lang, "digest.empty"))
+    if spot_rule and any(m.spot_year for team in teams for m in team.members):
+        head.append(t(lang, "digest.spot_rule", rule=spot_rule))
     blocks = [_rollup_line(lang, r) for r in townships]
     if townships:
         blocks.append("")
@@ -140,6 +154,12 @@ def chart_caption(lang: str, numbered: Sequence[tuple[str, str]]) -> str:
     return caption[:1000]
 
 
+def distance_text(lang: str, metres: float) -> str:
+    if metres < 1000:
+        return t(lang, "unit.m", n=round(metres))
+    return t(lang, "unit.km", n=f"{metres / 1000:.1f}")
+
+
 # ---------------------------------------------------------------------- reminders
 def reminder_text(lang: str, kind: str, payload: Mapping[str, Any]) -> str:
     """A reminder, privately or (with ``mention``) to several members in the group, as HTML."""
@@ -158,11 +178,12 @@ def reminder_text(lang: str, kind: str, payload: Mapping[str, Any]) -> str:
         return html.escape(t(lang, key, **params, **_figures(payload)))
     if kind == "remind.month":
         lines = [
-            f"{_link(user_id, name)}: " + html.escape(t(lang, key, **params, **_figures(fig)))
+            f"{mention_link(user_id, name)}: "
+            + html.escape(t(lang, key, **params, **_figures(fig)))
             for user_id, name, fig in mention
         ]
         return "\n".join(lines)
-    names = t(lang, "sep.list").join(_link(user_id, name) for user_id, name, _ in mention)
+    names = t(lang, "sep.list").join(mention_link(user_id, name) for user_id, name, _ in mention)
     return f"{names}\n" + html.escape(t(lang, key, **params))
 
 
@@ -171,5 +192,5 @@ def _figures(source: Mapping[str, Any]) -> dict[str, Any]:
     return {k: source.get(k, 0) for k in keys}
 
 
-def _link(user_id: int, name: str) -> str:
+def mention_link(user_id: int, name: str) -> str:
     return f'<a href="tg://user?id={int(user_id)}">{html.escape(name)}</a>'

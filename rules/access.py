@@ -69,6 +69,11 @@ def may_audit(roles: Iterable[Role], scope: Scope) -> bool:
     return is_coordinator_for(held, scope) or is_admin_for(held, scope)
 
 
+def may_order_spot_checks(roles: Iterable[Role]) -> bool:
+    """Spot checks are ordered by inspectors, for their township or county, never by a team."""
+    return any(r.role in ("coordinator", "admin") for r in roles)
+
+
 def may_set_policy(roles: Iterable[Role], scope: Scope) -> bool:
     """Attendance rules belong to the county: only its admins change them."""
     return scope.county_id is not None and is_admin_for(roles, scope)
@@ -131,8 +136,8 @@ def visible_commands(
     commands.append("remind")
     if any(r.role in ("coordinator", "admin", "leader") for r in held):
         commands += ["digest", "export"]
-    if any(r.role in ("coordinator", "admin") for r in held):
-        commands += ["audit", "summaries"]
+    if may_order_spot_checks(held):
+        commands += ["audit", "summaries", "spotcheck"]
     return commands
 
 

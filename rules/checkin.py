@@ -8,7 +8,7 @@ and last whether it was a live location.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -51,6 +51,13 @@ class Verdict:
 
 def local_moment(moment: datetime, tz: str) -> datetime:
     return moment.astimezone(ZoneInfo(tz))
+
+
+def local_to_utc(day: date, at: time | None, tz: str) -> datetime:
+    """A local day and time (``None``: the midnight ending the day) as a UTC moment."""
+    if at is None:
+        day, at = day + timedelta(days=1), time(0)
+    return datetime.combine(day, at, tzinfo=ZoneInfo(tz)).astimezone(ZoneInfo("UTC"))
 
 
 def nearest_site(latitude: float, longitude: float, sites: list[Site]) -> tuple[Site, float] | None:

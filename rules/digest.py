@@ -17,6 +17,7 @@ from rules.logs import month_of, parse_month, previous_month
 from rules.policy import WEEKDAYS, Policy, Weekday, WindowName
 from rules.problems import Problem
 from rules.reminders import reminded_windows
+from rules.spotcheck import Standing, standing
 
 DayMark = Literal["present", "night", "leave", "absent", "pending", "future", "outside"]
 DigestKind = Literal["weekly", "monthly"]
@@ -39,6 +40,8 @@ class MemberRecord:
     credited_days: Collection[date] = frozenset()
     log_days: Collection[date] = frozenset()
     verdicts: Mapping[str, int] = field(default_factory=dict)  # marked in the period
+    spot_findings: int = 0  # spot-check absence findings in the period
+    spot_year: int = 0  # and in the calendar year up to the period's end
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,9 @@ class MemberFigures:
     verdict_ok: int
     verdict_false: int
     month: MonthFigures  # the month to date, as of the period's last day
+    spot_findings: int = 0
+    spot_year: int = 0
+    standing: Standing = "clear"  # the county's consequence rule applied to the year's
 
     @property
     def pace(self) -> Pace:
@@ -62,7 +68,13 @@ class MemberFigures:
 
     @property
     def needs_attention(self) -> bool:
-        return self.pace in ("behind", "at_risk") or self.absent > 0 or self.verdict_false > 0
+        return (
+            self.pace in ("behind", "at_risk")
+            or self.absent > 0
+            or self.verdict_false > 0
+            or self.spot_findings > 0
+            or self.standing != "clear"
+        )
 
 
 @dataclass(frozen=True)
@@ -165,6 +177,9 @@ def member_figures(
         record.verdicts.get("ok", 0),
         record.verdicts.get("false", 0),
         month,
+        record.spot_findings,
+        record.spot_year,
+        standing(record.spot_year, policy),
     )
 
 
@@ -180,6 +195,7 @@ def _urgency(team: TeamFigures) -> tuple[int, ...]:
         -team.count("behind"),
         -team.count("at_risk"),
         -sum(m.absent for m in members),
+        -sum(m.spot_findings for m in members),
         -sum(m.verdict_false for m in members),
         -sum(m.no_log for m in members),
         -sum(m.missed_checkins for m in members),

@@ -28,6 +28,10 @@ WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun"
 STALE_SECONDS = 120
 MIN_ACCURACY_M = 20
 MAX_ACCURACY_M = 2000
+# How long a spot check may give to answer: long enough to step outside for a signal, short
+# enough that nobody drives back to the village first.
+MIN_SPOT_MINUTES = 5
+MAX_SPOT_MINUTES = 240
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,17 @@ class Policy:
     # the monthly compliance report goes out on the 1st at the same time.
     digest_day: Weekday = "mon"
     digest_at: time | None = time(8, 0)
+    # Spot checks: the county's scheduled ones (this many a week in each township, 0: none)
+    # fall at random moments within these hours, Monday to Friday; every spot check gives
+    # this many minutes to answer unless its order says otherwise.
+    spot_week: int = 0
+    spot_hours: tuple[time, time] = (time(8, 30), time(17, 30))
+    spot_minutes: int = 30
+    # The county's consequence rule for absence findings in a calendar year: from
+    # ``spot_flag`` findings a member is flagged (no assessment grade that year); above
+    # ``spot_limit`` they cannot be rated competent. 0 switches a level off.
+    spot_flag: int = 2
+    spot_limit: int = 3
 
     def window(self, name: str) -> Window | None:
         return next((w for w in self.windows if w.name == name), None)
@@ -118,6 +133,11 @@ def to_json(policy: Policy) -> str:
             "remind_month": policy.remind_month,
             "digest_day": policy.digest_day,
             "digest_at": clock_text(policy.digest_at),
+            "spot_week": policy.spot_week,
+            "spot_hours": span_text(policy.spot_hours),
+            "spot_minutes": policy.spot_minutes,
+            "spot_flag": policy.spot_flag,
+            "spot_limit": policy.spot_limit,
         },
         ensure_ascii=False,
     )
@@ -138,6 +158,10 @@ def from_json(text: str | None) -> Policy:
 
 def clock_text(moment: time | None) -> str:
     return "off" if moment is None else moment.strftime("%H:%M")
+
+
+def span_text(span: tuple[time, time]) -> str:
+    return f"{span[0].strftime('%H:%M')}–{span[1].strftime('%H:%M')}"
 
 
 def _parse_clock(text: str) -> time | Problem | None:
@@ -187,6 +211,11 @@ _SCALARS = (
     "remind_month",
     "digest_day",
     "digest_at",
+    "spot_week",
+    "spot_hours",
+    "spot_minutes",
+    "spot_flag",
+    "spot_limit",
 )
 _ALIASES = {"accuracy": "accuracy_m"}
 # Words a county types, and the policy field each sets.
@@ -200,6 +229,10 @@ _NUMBERS = {
     "leave_remind": "leave_remind_hours",
     "remind_close": "remind_close",
     "remind_month": "remind_month",
+    "spot_week": "spot_week",
+    "spot_minutes": "spot_minutes",
+    "spot_flag": "spot_flag",
+    "spot_limit": "spot_limit",
 }
 # A time of day, or ``off``.
 _CLOCKS = {"remind_log": "remind_log", "digest_at": "digest_at"}
@@ -248,6 +281,15 @@ def apply_changes(
             if isinstance(moment, Problem):
                 return moment
             changes[_CLOCKS[key]] = moment
+        elif key == "spot_hours":
+            hours = _parse_window("morning", value)
+            if hours is None or isinstance(hours, Problem) or hours.end is None:
+                return (
+                    hours
+                    if isinstance(hours, Problem)
+                    else Problem("rules.err.window", {"value": value})
+                )
+            changes["spot_hours"] = (hours.start, hours.end)
         elif key in _CHOICES and value in _CHOICES[key]:
             changes[key] = value
         elif key in _SWITCHES and value.lower() in _ON_OFF:
@@ -291,4 +333,12 @@ def _check_figures(policy: Policy) -> Problem | None:
         return Problem("rules.err.leave_figures")
     if not (0 <= policy.remind_close <= 180 and 0 <= policy.remind_month <= 15):
         return Problem("rules.err.remind_figures")
+    spot_figures = (
+        0 <= policy.spot_week <= 20
+        and MIN_SPOT_MINUTES <= policy.spot_minutes <= MAX_SPOT_MINUTES
+        and 0 <= policy.spot_flag <= 52
+        and 0 <= policy.spot_limit <= 52
+    )
+    if not spot_figures:
+        return Problem("rules.err.spot_figures", {"min": MIN_SPOT_MINUTES, "max": MAX_SPOT_MINUTES})
     return None

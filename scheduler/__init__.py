@@ -6,6 +6,8 @@ every team at once, and derives what is due from the database, so a restart lose
   (including ones missed while the bot was down, which then say they are late);
 - both hand the planned messages to the deliverer (:mod:`bot.deliverer`), which sends
   each once;
+- ``spot:tick`` plans each week's scheduled spot checks, starts those whose moment has
+  come, and closes every check whose deadline has passed (once, whatever restarts between);
 - ``leave:sweep`` reminds approvers of waiting leave and flags missing returns.
 """
 
@@ -22,6 +24,7 @@ from bot.context import CunbotContext
 from scheduler import leave
 from services.digest import plan_digests
 from services.reminders import plan_reminders
+from services.spotchecks import spot_tick
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,11 @@ async def plan_digests_job(context: CunbotContext) -> None:
     context.deliverer.kick()
 
 
+async def spot_tick_job(context: CunbotContext) -> None:
+    if await spot_tick(context.store, context.now(), context.rng):
+        context.deliverer.kick()
+
+
 def schedule_all(app: Application[Any, Any, Any, Any, Any, Any], settings: Settings) -> None:
     queue = app.job_queue
     if queue is None:
@@ -56,3 +64,4 @@ def schedule_all(app: Application[Any, Any, Any, Any, Any, Any], settings: Setti
     first = min(tick, timedelta(seconds=1))
     queue.run_repeating(plan_reminders_job, interval=tick, first=first, name="remind:plan")
     queue.run_repeating(plan_digests_job, interval=tick, first=first, name="digest:plan")
+    queue.run_repeating(spot_tick_job, interval=tick, first=first, name="spot:tick")

@@ -14,8 +14,10 @@ from rules.days import MonthFigures, day_windows_left, month_bounds, month_figur
 from rules.leave import is_overdue, leave_calendar
 from rules.policy import WINDOW_NAMES, Policy, Window, WindowName
 from rules.problems import Problem
+from rules.spotcheck import rotation_start
 from services.logs import LogFigures, member_log_figures
-from services.org import TgUser, ensure_person, scope_of
+from services.org import TgUser, ensure_person, policy_for, scope_of
+from services.spotchecks import SpotAnswer, SpotRecord, spot_records, take_answer
 from storage.base import Store, Tx
 from storage.models import Checkin, LeaveRequest, Person, Role, Team
 
@@ -46,14 +48,8 @@ class CheckinResult:
     # For a presence point outside every window: the next window today, if any.
     next_window: Window | None = None
     policy: Policy = policies.DEFAULT_POLICY
-
-
-async def policy_for(tx: Tx, team: Team | None) -> Policy:
-    """The team's county's rules, else the deployment default, else the built-in one."""
-    stored = await tx.get_policy(team.county_id) if team and team.county_id else None
-    if stored is None:
-        stored = await tx.get_policy(None)
-    return policies.from_json(stored)
+    # The location answered (or could not answer) the member's open spot check.
+    spot: SpotAnswer | None = None
 
 
 def _record(
@@ -154,6 +150,16 @@ async def check_in(
         if earlier is not None:
             verdict = replace(verdict, outcome="repeat")
         record = await tx.record_checkin(_record(person, team, report, verdict, now))
+        spot = await take_answer(
+            tx,
+            person,
+            report.chat_id,
+            report.private,
+            report.fix,
+            record.id if record else None,
+            now,
+            started_at,
+        )
         return CheckinResult(
             verdict.outcome,
             person,
@@ -162,6 +168,7 @@ async def check_in(
             earlier,
             _next_window(policy, verdict) if verdict.outcome == "presence" else None,
             policy,
+            spot,
         )
 
 
@@ -178,30 +185,46 @@ async def live_update(
         person = await tx.get_person_by_tg(user.id)
         if person is None or person.id != first.person_id:
             return CheckinResult("ignored")
-        team = await tx.get_team(first.team_id)
-        if not access.is_member(await tx.active_roles(person.id), team.id):
-            return CheckinResult("ignored")
-        policy = await policy_for(tx, team)
-        sites = await tx.list_sites(team.id)
         fix = replace(report.fix, live=True)
-        verdict = judge(fix, sites, policy, team.tz, now, started_at)
-        if verdict.outcome == "checkin" and verdict.window:
-            earlier = await tx.window_checkin(
-                person.id, team.id, verdict.local_date, verdict.window
+        # A live location that started blurred may answer a spot check once it sharpens.
+        spot = await take_answer(
+            tx, person, report.chat_id, report.private, fix, None, now, started_at, quiet=True
+        )
+        result = await _live_point(tx, person, first, report, fix, now, started_at)
+        return replace(result, spot=spot)
+
+
+async def _live_point(
+    tx: Tx,
+    person: Person,
+    first: Checkin,
+    report: LocationReport,
+    fix: Fix,
+    now: datetime,
+    started_at: datetime,
+) -> CheckinResult:
+    assert first.team_id is not None
+    team = await tx.get_team(first.team_id)
+    if not access.is_member(await tx.active_roles(person.id), team.id):
+        return CheckinResult("ignored")
+    policy = await policy_for(tx, team)
+    sites = await tx.list_sites(team.id)
+    verdict = judge(fix, sites, policy, team.tz, now, started_at)
+    if verdict.outcome == "checkin" and verdict.window:
+        earlier = await tx.window_checkin(person.id, team.id, verdict.local_date, verdict.window)
+        if earlier is None:
+            record = await tx.record_checkin(
+                _record(person, team, report, verdict, now, "live_edit")
             )
-            if earlier is None:
-                record = await tx.record_checkin(
-                    _record(person, team, report, verdict, now, "live_edit")
-                )
-                return CheckinResult("checkin", person, team, record, policy=policy)
-            verdict = replace(verdict, outcome="presence")
-        if verdict.outcome == "refused" and verdict.reason != "outside":
-            return CheckinResult("ignored")  # a stale or blurred update says nothing
-        last = await tx.last_point(report.chat_id, report.message_id)
-        if last is not None and not _worth_keeping(last, verdict, fix.sent_at):
-            return CheckinResult("ignored")
-        await tx.record_checkin(_record(person, team, report, verdict, now, "live_edit"))
-        return CheckinResult("ignored", person, team)
+            return CheckinResult("checkin", person, team, record, policy=policy)
+        verdict = replace(verdict, outcome="presence")
+    if verdict.outcome == "refused" and verdict.reason != "outside":
+        return CheckinResult("ignored")  # a stale or blurred update says nothing
+    last = await tx.last_point(report.chat_id, report.message_id)
+    if last is not None and not _worth_keeping(last, verdict, fix.sent_at):
+        return CheckinResult("ignored")
+    await tx.record_checkin(_record(person, team, report, verdict, now, "live_edit"))
+    return CheckinResult("ignored", person, team)
 
 
 def _worth_keeping(last: Checkin, verdict: Verdict, at: datetime) -> bool:
@@ -224,6 +247,7 @@ class MonthView:
     today: list[Checkin]
     leave: list[LeaveRequest]  # pending, and approved that has not ended
     logs: LogFigures
+    spot: SpotRecord  # this calendar year's spot checks and findings
 
 
 async def my_month(
@@ -252,7 +276,9 @@ async def my_month(
             logs = await member_log_figures(
                 tx, person.id, team, now, local_moment(since, team.tz).date() if since else None
             )
-            views.append(MonthView(team, policy, figures, today_rows, leave, logs))
+            found = await spot_records(tx, [team.id], rotation_start(today), today, person.id)
+            spot = found.get((team.id, person.id), SpotRecord())
+            views.append(MonthView(team, policy, figures, today_rows, leave, logs, spot))
         return views
 
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, time
 
 from rules import access
-from rules.checkin import local_moment
+from rules.checkin import local_moment, local_to_utc
 from rules.days import month_bounds
 from rules.digest import (
     Digest,
@@ -30,8 +29,9 @@ from rules.digest import (
 from rules.leave import leave_calendar, parse_day
 from rules.policy import Policy, WindowName
 from rules.problems import Problem
-from services.checkins import policy_for
-from services.org import TgUser, area_of, scope_of
+from rules.spotcheck import rotation_start
+from services.org import TgUser, area_of, policy_for, scope_of, team_label
+from services.spotchecks import SpotRecord, spot_records
 from storage.base import Store, Tx
 from storage.models import (
     Checkin,
@@ -49,17 +49,6 @@ from storage.models import (
 MAX_EXPORT_DAYS = 366
 SCHEDULE_SINCE = "schedule.since"
 DIGEST_KINDS: tuple[DigestKind, ...] = ("weekly", "monthly")
-
-
-def team_label(team: Team) -> str:
-    return f"{team.code} {team.village}" if team.code else team.village
-
-
-def local_to_utc(day: date, at: time | None, tz: str) -> datetime:
-    """A local day and time (``None``: the midnight ending the day) as a UTC moment."""
-    if at is None:
-        day, at = day + timedelta(days=1), time(0)
-    return datetime.combine(day, at, tzinfo=ZoneInfo(tz)).astimezone(ZoneInfo("UTC"))
 
 
 async def area_figures(
@@ -89,6 +78,7 @@ async def area_figures(
     until = local_to_utc(period.last, None, tz)
     for team_id, person_id, verdict, count in await tx.area_verdicts(ids, since, until):
         verdicts[(team_id, person_id)][verdict] = count
+    spot = await spot_records(tx, ids, rotation_start(period.last), period.last)
     members: dict[int, list[MemberRecord]] = defaultdict(list)
     policies: dict[int, Policy] = {}
     by_county: dict[int | None, Policy] = {}
@@ -109,6 +99,7 @@ async def area_figures(
                 frozenset(credited),
                 frozenset(logs[key]),
                 verdicts.get(key, {}),
+                *_spot_counts(spot.get(key), period),
             )
         )
     figures = [
@@ -124,6 +115,14 @@ async def area_figures(
         for team in teams
     ]
     return figures, policies
+
+
+def _spot_counts(record: SpotRecord | None, period: Period) -> tuple[int, int]:
+    """Findings in the period, and in its year to date."""
+    if record is None:
+        return 0, 0
+    within = sum(1 for p in record.findings if period.first <= p.local_date <= period.last)
+    return within, len(record.findings)
 
 
 async def build_digest(

@@ -20,8 +20,8 @@ from rules.lang import pick_lang
 from rules.leave import Draft, LeaveKind, Level, Span
 from rules.policy import Policy
 from rules.problems import Problem
-from services.checkins import member_month, policy_for
-from services.org import TgUser, ensure_person, scope_of
+from services.checkins import member_month
+from services.org import TgUser, ensure_person, policy_for, scope_of
 from storage.base import Store, Tx
 from storage.models import LeaveDecision, LeaveMessage, LeaveRequest, Person, Team
 

@@ -9,8 +9,10 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from rules import access
+from rules import policy as policies
 from rules.geo import SiteAwaitingLocation, SiteSpec, check_coordinates
 from rules.lang import LANGS, pick_lang
+from rules.policy import Policy
 from rules.problems import Problem
 from storage.base import Store, Tx
 from storage.models import Person, Role, Site, Team, TeamPerson
@@ -43,6 +45,18 @@ async def _roles_of(tx: Tx, user: TgUser) -> list[Role]:
 
 def scope_of(team: Team) -> access.Scope:
     return access.Scope(team.id, team.township_id, team.county_id)
+
+
+def team_label(team: Team) -> str:
+    return f"{team.code} {team.village}" if team.code else team.village
+
+
+async def policy_for(tx: Tx, team: Team | None) -> Policy:
+    """The team's county's rules, else the deployment default, else the built-in one."""
+    stored = await tx.get_policy(team.county_id) if team and team.county_id else None
+    if stored is None:
+        stored = await tx.get_policy(None)
+    return policies.from_json(stored)
 
 
 async def area_of(tx: Tx, roles: list[Role]) -> list[Team]:

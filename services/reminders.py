@@ -9,15 +9,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from rules import access
-from rules.checkin import local_moment
+from rules.checkin import local_moment, local_to_utc
 from rules.days import month_bounds, month_figures
 from rules.leave import leave_calendar
 from rules.policy import Policy, WindowName
 from rules.problems import Problem
 from rules.reminders import Slot, change_overrides, due_slots, member_wants, team_rules
-from services.checkins import policy_for
-from services.digest import local_to_utc
-from services.org import TgUser, scope_of
+from services.org import TgUser, policy_for, scope_of
 from storage.base import Store, Tx
 from storage.models import AreaMember, Holder, NewDelivery, Team
 

@@ -36,6 +36,9 @@ from storage.models import (
     Role,
     RoleName,
     Site,
+    SpotCheck,
+    SpotPick,
+    SpotPlan,
     Team,
     TeamPerson,
     Township,
@@ -358,6 +361,63 @@ class Tx(Protocol):
     ) -> list[tuple[int, int, str, int]]: ...
     async def all_teams(self) -> list[Team]: ...
     async def holders(self, roles: Sequence[str]) -> list[Holder]: ...
+
+    # --- spot checks
+    async def create_spot_check(
+        self,
+        area: str,
+        area_name: str,
+        ordered_by: int | None,
+        plan_id: int | None,
+        deadline: datetime,
+        now: datetime,
+    ) -> SpotCheck: ...
+    async def add_spot_pick(
+        self,
+        check_id: int,
+        person_id: int,
+        team_id: int,
+        local_date: date,
+        named: bool,
+        chat_id: int,
+        now: datetime,
+        actor_id: int | None,
+    ) -> None: ...
+    async def get_spot_check(self, check_id: int) -> SpotCheck | None: ...
+    async def spot_picks(self, check_id: int) -> list[SpotPick]: ...
+    async def open_spot_pick(
+        self, person_id: int, answers_since: datetime
+    ) -> tuple[SpotPick, SpotCheck] | None: ...
+    async def answer_spot_pick(
+        self,
+        pick: SpotPick,
+        answer: str,
+        result: str,
+        sent_at: datetime,
+        late: bool,
+        checkin_id: int | None,
+        site_name: str | None,
+        distance_m: float | None,
+        now: datetime,
+    ) -> bool: ...
+    async def refuse_spot_answer(
+        self, pick: SpotPick, reason: str, checkin_id: int | None, now: datetime
+    ) -> None: ...
+    async def close_spot_check(
+        self, check_id: int, unreached: Sequence[int], now: datetime
+    ) -> bool: ...
+    async def due_spot_checks(self, now: datetime) -> list[SpotCheck]: ...
+    async def spot_pick_counts(self, person_ids: Sequence[int], since: date) -> dict[int, int]: ...
+    async def area_spot_picks(
+        self, team_ids: Sequence[int], first: date, last: date, person_id: int | None = None
+    ) -> list[SpotPick]: ...
+    async def teams_with_sites(self, team_ids: Sequence[int]) -> set[int]: ...
+    async def add_spot_plans(
+        self, township_id: int, week: str, moments: Sequence[datetime], minutes: int, now: datetime
+    ) -> None: ...
+    async def due_spot_plans(self, now: datetime) -> list[SpotPlan]: ...
+    async def spot_plans(self, township_id: int | None = None) -> list[SpotPlan]: ...
+    async def settle_spot_plan(self, plan: SpotPlan, state: str, now: datetime) -> bool: ...
 
     # --- audit
     async def events(self, team_id: int | None = None, kind: str | None = None) -> list[Event]: ...

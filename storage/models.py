@@ -345,3 +345,46 @@ class Holder:
     township_id: int | None
     county_id: int | None
     private: bool
+
+
+@dataclass(frozen=True)
+class SpotCheck:
+    id: int
+    area: str  # 'team:5', 'township:2', 'county:1', 'area:…'
+    area_name: str
+    ordered_by: int | None  # None: the county's schedule
+    plan_id: int | None
+    asked_at: datetime
+    deadline: datetime
+    state: Literal["open", "closed"]
+    closed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SpotPick:
+    """One member asked in one spot check, and what came of it."""
+
+    id: int
+    check_id: int
+    person: Person
+    team_id: int
+    local_date: date
+    named: bool
+    chat_id: int
+    result: Literal["pending", "present", "away", "no_answer", "unreached"]
+    answer: Literal["present", "away"] | None = None
+    answered_at: datetime | None = None
+    late: bool = False
+    site_name: str | None = None
+    distance_m: float | None = None
+    refused: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SpotPlan:
+    id: int
+    township_id: int
+    week: str
+    due_at: datetime
+    count: int
+    minutes: int

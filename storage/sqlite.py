@@ -43,9 +43,10 @@ from storage.sqlite_checkins import CheckinQueries
 from storage.sqlite_leave import LeaveQueries
 from storage.sqlite_logs import LogQueries
 from storage.sqlite_schedule import ScheduleQueries
+from storage.sqlite_spot import SpotQueries
 
 
-class SqliteTx(CheckinQueries, LeaveQueries, LogQueries, ScheduleQueries):
+class SqliteTx(CheckinQueries, LeaveQueries, LogQueries, ScheduleQueries, SpotQueries):
     """One transaction on the shared connection."""
 
     # ------------------------------------------------------------------ people

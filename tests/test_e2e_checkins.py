@@ -328,6 +328,9 @@ async def test_rules_show_the_teams_attendance_rules(team: BotHarness) -> None:
         "Reminders: when a window opens on; 30 min before it closes; work log at 20:30;"
         " 5 days before the month ends.",
         "Digests: weekly on Monday at 08:00; the monthly report on the 1st at the same time.",
+        "Spot checks: none scheduled (coordinators order them with /spotcheck); 30 min to answer.",
+        "County rule: 2 findings in a year → flagged (no assessment grade that year),"
+        " more than 3 → cannot be rated competent.",
     ]
     refused = await team.say(GROUP, LEADER, "/rules set days=22")
     assert refused.text == "Only an admin of this team's county changes the attendance rules."

@@ -209,6 +209,7 @@ AS_MEMBER = ["checkin", "me", "leave_team"]
                 "export",
                 "audit",
                 "summaries",
+                "spotcheck",
             ],
         ),
     ],
