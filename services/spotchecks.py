@@ -202,9 +202,11 @@ async def _eligible(tx: Tx, teams: list[Team], members: list[AreaMember], now: d
     leaves = defaultdict(list)
     for leave in await tx.area_leave(ids, first, last):
         leaves[(leave.team_id, leave.person_id)].append(leave)
-    policies: dict[int, Policy] = {}
+    by_county: dict[int | None, Policy] = {}
     for team in teams:
-        policies[team.id] = await policy_for(tx, team)
+        if team.county_id not in by_county:
+            by_county[team.county_id] = await policy_for(tx, team)
+    policies = {team.id: by_county[team.county_id] for team in teams}
     counts = await tx.spot_pick_counts(list({m.person.id for m in members}), rotation_start(first))
     pool = _Pool([], {}, by_id, policies)
     for m in members:

@@ -178,13 +178,10 @@ class SpotQueries(SqliteQueries):
         )
         if cur.rowcount != 1:
             return False
-        await self._event(
+        await self._pick_event(
             "spot.answered",
+            pick,
             now,
-            pick.person.id,
-            pick.team_id,
-            check_id=pick.check_id,
-            pick_id=pick.id,
             answer=answer,
             result=result,
             was=pick.result,
@@ -201,15 +198,12 @@ class SpotQueries(SqliteQueries):
             "UPDATE spot_picks SET refused = ? WHERE id = ?",
             (json.dumps([*pick.refused, reason]), pick.id),
         )
+        await self._pick_event("spot.refused", pick, now, reason=reason, checkin_id=checkin_id)
+
+    async def _pick_event(self, kind: str, pick: SpotPick, now: datetime, **data: Any) -> None:
+        """Something the member did to their pick: they are the actor."""
         await self._event(
-            "spot.refused",
-            now,
-            pick.person.id,
-            pick.team_id,
-            check_id=pick.check_id,
-            pick_id=pick.id,
-            reason=reason,
-            checkin_id=checkin_id,
+            kind, now, pick.person.id, pick.team_id, check_id=pick.check_id, pick_id=pick.id, **data
         )
 
     async def close_spot_check(
