@@ -108,13 +108,13 @@ async def order_spot_check(
                     "spot.err.named_on_leave" if m.person.id in pool.on_leave else "spot.err.named"
                 )
                 return Problem(key, {"name": m.person.display_name})
+        named_ids = {m.person.id for m in named}
         wanted = order.count or (len(named) if named else DEFAULT_COUNT)
-        chosen = choose(pool.candidates, wanted, rng, {m.person.id for m in named})
+        chosen = choose(pool.candidates, wanted, rng, named_ids)
         if not chosen:
             return Problem("spot.err.none")
         policy = await policy_for(tx, teams[0])
         minutes = order.minutes or policy.spot_minutes
-        named_ids = {m.person.id for m in named}
         check = await _start(tx, area, name, person.id, None, chosen, named_ids, pool, minutes, now)
         return Ordered(
             check,
