@@ -23,7 +23,6 @@ from rules.policy import Policy
 from rules.problems import Problem
 from rules.spotcheck import (
     DEFAULT_COUNT,
-    LATE_ANSWERS_FOR,
     SCHEDULE_SLACK,
     Candidate,
     Standing,
@@ -34,6 +33,7 @@ from rules.spotcheck import (
     parse_order,
     rotation_start,
     standing,
+    takes_answers,
     week_moments,
 )
 from services.org import TgUser, area_of, policy_for, team_label
@@ -310,10 +310,12 @@ async def take_answer(
     """A member with an open spot check shared a location (privately, or in the group of the
     team they were picked for): judge it against that team's sites with the check-in rules.
     ``quiet``: a live location's update, which answers only when it can be judged."""
-    found = await tx.open_spot_pick(person.id, now - LATE_ANSWERS_FOR)
+    found = await tx.open_spot_pick(person.id)
     if found is None:
         return None
     pick, check = found
+    if pick.result != "pending" and not takes_answers(check.deadline, now):
+        return None  # too late even for a late answer: the location is only a check-in
     team = await tx.get_team(pick.team_id)
     if not private and chat_id != team.chat_id:
         return None
@@ -414,7 +416,7 @@ async def _recipients(tx: Tx, check: SpotCheck) -> list[Person]:
     if check.ordered_by is not None:
         return [await tx.get_person(check.ordered_by)]
     township_id = int(check.area.split(":")[1])
-    teams = [t for t in await tx.all_teams() if t.township_id == township_id]
+    teams = await tx.area_teams([township_id], [], False)
     county_id = teams[0].county_id if teams else None
     holders = await tx.holders(("coordinator", "admin"))
     coordinators = [
@@ -499,7 +501,7 @@ async def run_plans(store: Store, now: datetime, rng: random.Random) -> int:
 
 
 async def _run_plan(tx: Tx, plan: SpotPlan, now: datetime, rng: random.Random) -> bool:
-    teams = [t for t in await tx.all_teams() if t.township_id == plan.township_id]
+    teams = await tx.area_teams([plan.township_id], [], False)
     pool = await _eligible(tx, teams, await tx.area_members([t.id for t in teams]), now)
     chosen = choose(pool.candidates, plan.count, rng)
     if not chosen:
@@ -579,13 +581,12 @@ async def spot_report(store: Store, delivery: Delivery) -> SpotReport | None:
         if not teams:
             return None
         policy = await policy_for(tx, next(iter(teams.values())))
-        year: dict[int, int] = {}
-        for pick in picks:
-            if pick.result in ("away", "no_answer"):
-                first = rotation_start(pick.local_date)
-                records = await spot_records(
-                    tx, [pick.team_id], first, pick.local_date, pick.person.id
-                )
-                year[pick.person.id] = sum(len(r.findings) for r in records.values())
+        day = max(p.local_date for p in picks)
+        records = await spot_records(tx, list(teams), rotation_start(day), day)
+        found = {p.person.id for p in picks if p.result in ("away", "no_answer")}
+        year = {person: 0 for person in found}
+        for (_, person), record in records.items():
+            if person in found:
+                year[person] += len(record.findings)
         late = next((p for p in picks if p.id == delivery.payload.get("pick")), None)
         return SpotReport(check, picks, teams, policy, year, late)

@@ -128,18 +128,16 @@ class SpotQueries(SqliteQueries):
         rows = await self._all(_PICK_SELECT + " WHERE s.check_id = ? ORDER BY s.id", (check_id,))
         return [_pick(r) for r in rows]
 
-    async def open_spot_pick(
-        self, person_id: int, answers_since: datetime
-    ) -> tuple[SpotPick, SpotCheck] | None:
-        """The member's newest pick still waiting for an answer: pending, or closed without
-        one but with its deadline after ``answers_since`` (a late answer is still taken)."""
+    async def open_spot_pick(self, person_id: int) -> tuple[SpotPick, SpotCheck] | None:
+        """The member's newest pick without an answer: pending, or closed as no answer (the
+        service decides whether a late answer is still taken)."""
         row = await self._one(
             _PICK_SELECT
             + """ JOIN spot_checks c ON c.id = s.check_id
                WHERE s.person_id = ? AND s.answer IS NULL
-                 AND (s.result = 'pending' OR (s.result = 'no_answer' AND c.deadline >= ?))
-               ORDER BY c.asked_at DESC LIMIT 1""",
-            (person_id, to_db(answers_since)),
+                 AND s.result IN ('pending', 'no_answer')
+               ORDER BY c.asked_at DESC, s.id DESC LIMIT 1""",
+            (person_id,),
         )
         if row is None:
             return None
