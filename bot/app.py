@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
-from telegram import BotCommand, Update
+from telegram import BotCommand
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
@@ -17,13 +18,18 @@ from bot.config import Settings
 from bot.context import BotData, CunbotContext
 from bot.deliverer import Deliverer
 from bot.i18n import t
-from bot.outbox import Outbox
+from bot.inbox import Inbox
 from bot.pacing import PacedRateLimiter
 from scheduler import schedule_all
 from services.digest import schedule_begins
 from storage import open_store
 
 log = logging.getLogger(__name__)
+
+# A stop (SIGTERM) is over within this many seconds, whatever Telegram's pace is holding back:
+# updates in hand get a moment to finish, then requests on the wire; the rest waits, committed,
+# for the next start. systemd's default is 90 s; the README's unit gives 15.
+STOP_SECONDS = 8.0
 
 # The commands Telegram's menu shows, in this order, described in each language.
 MENU_COMMANDS = (
@@ -58,19 +64,21 @@ CunbotApp = Application[Any, CunbotContext, dict[Any, Any], dict[Any, Any], BotD
 
 def build_application(settings: Settings, clock: Clock = system_clock) -> CunbotApp:
     context_types = ContextTypes(context=CunbotContext, bot_data=BotData)
+    limiter = PacedRateLimiter()
     app = (
         Application.builder()
         .token(settings.require_token())
         .base_url(settings.bot_api_base)
         .base_file_url(settings.file_api_base)
         .context_types(context_types)
-        # One update at a time, in order: a member's check-in and its edits must not race.
-        .concurrent_updates(False)
-        .rate_limiter(PacedRateLimiter())
+        .rate_limiter(limiter)
+        # Updates come through our inbox (bot.inbox), not python-telegram-bot's Updater.
+        .updater(None)
         .build()
     )
     app.bot_data.settings = settings
     app.bot_data.clock = clock
+    app.bot_data.limiter = limiter
     handlers.register_all(app)
     return app
 
@@ -79,14 +87,24 @@ async def on_startup(app: CunbotApp) -> None:
     """Open the store (migrating it), then check what Telegram lets the bot see."""
     settings = app.bot_data.settings
     assert settings is not None
-    store = await open_store(settings.database, app.bot_data.clock())
+    clock = app.bot_data.clock
+    store = await open_store(settings.database, clock())
     app.bot_data.store = store
-    app.bot_data.started_at = app.bot_data.clock()
-    app.bot_data.outbox = Outbox(app.bot)
-    await schedule_begins(store, app.bot_data.clock())
-    deliverer = Deliverer(app.bot, store, app.bot_data.clock, settings.lang)
-    await deliverer.resume()
+    app.bot_data.started_at = clock()
+    await schedule_begins(store, clock())
+    assert app.bot_data.limiter is not None
+    deliverer = Deliverer(app.bot, store, clock, settings.lang, app.bot_data.limiter)
     app.bot_data.deliverer = deliverer
+    app.bot_data.inbox = Inbox(
+        app,
+        store,
+        deliverer,
+        clock,
+        url=f"{settings.bot_api_base}{settings.require_token()}/getUpdates",
+        poll_timeout=settings.poll_timeout,
+        default_lang=settings.lang,
+    )
+    await deliverer.resume()
     schedule_all(app, settings)
     me = app.bot.bot
     async with store.transaction() as tx:
@@ -110,16 +128,13 @@ async def _publish_menu(app: CunbotApp) -> None:
         await app.bot.set_my_commands(commands, language_code=code)
 
 
-async def on_shutdown(app: CunbotApp) -> None:
+async def on_shutdown(app: CunbotApp, deadline: float) -> None:
+    """Stop taking updates and let what is in hand finish, before ``deadline`` (a
+    ``time.monotonic()`` moment). What is left stays in the inbox and the outbox."""
+    if app.bot_data.inbox is not None:
+        await app.bot_data.inbox.stop(grace=max(0.5, (deadline - time.monotonic()) / 3))
     if app.bot_data.deliverer is not None:
-        await app.bot_data.deliverer.close()
-        app.bot_data.deliverer = None
-    if app.bot_data.outbox is not None:
-        await app.bot_data.outbox.close()
-        app.bot_data.outbox = None
-    if app.bot_data.store is not None:
-        await app.bot_data.store.close()
-        app.bot_data.store = None
+        await app.bot_data.deliverer.close(grace=max(0.5, deadline - time.monotonic() - 1.0))
 
 
 async def serve(settings: Settings, stop: asyncio.Event, clock: Clock = system_clock) -> None:
@@ -132,20 +147,19 @@ async def serve(settings: Settings, stop: asyncio.Event, clock: Clock = system_c
     await app.initialize()
     try:
         await on_startup(app)
-        assert app.updater is not None
-        await app.updater.start_polling(
-            poll_interval=0.0,
-            timeout=settings.poll_timeout,
-            allowed_updates=Update.ALL_TYPES,
-            drop_pending_updates=False,
-        )
+        # Polling and a webhook exclude each other; what waits at Telegram is kept.
+        await app.bot.delete_webhook(drop_pending_updates=False)
         await app.start()
+        assert app.bot_data.inbox is not None
+        await app.bot_data.inbox.start()
         log.info("@%s is running", app.bot.username)
         await stop.wait()
     finally:
-        if app.updater is not None and app.updater.running:
-            await app.updater.stop()
+        deadline = time.monotonic() + STOP_SECONDS
+        await on_shutdown(app, deadline)
         if app.running:
             await app.stop()
-        await on_shutdown(app)
+        if app.bot_data.store is not None:
+            await app.bot_data.store.close()
+            app.bot_data.store = None
         await app.shutdown()

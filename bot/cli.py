@@ -75,6 +75,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     rules.add_argument("--county", help="the county (default: teams in no county, and new ones)")
     rules.add_argument("changes", nargs="*", metavar="KEY=VALUE")
+    inbox = sub.add_parser(
+        "inbox",
+        parents=[common],
+        help="show updates waiting, dead letters and the outbox; 'retry ID' runs one again",
+    )
+    inbox.add_argument("action", nargs="?", choices=["retry"])
+    inbox.add_argument("id", nargs="?", type=int, help="the dead letter's number")
     return parser
 
 
@@ -93,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_invite(settings, args))
         if args.command == "rules":
             return asyncio.run(_rules(settings, args.county, args.changes))
+        if args.command == "inbox":
+            return asyncio.run(_inbox(settings, args.action, args.id))
         return asyncio.run(_import(settings, args.file, args.dry_run))
     except ConfigError as exc:
         print(f"cunbot: {exc}", file=sys.stderr)
@@ -258,4 +267,46 @@ async def _rules(settings: Settings, county: str | None, changes: list[str]) -> 
     if changes:
         print(t(settings.lang, "rules.updated"))
     print(policy_text(settings.lang, result))
+    return 0
+
+
+async def _inbox(settings: Settings, action: str | None, inbox_id: int | None) -> int:
+    from services import delivery
+
+    lang, now = settings.lang, system_clock()
+    store = await open_store(settings.database, now)
+    try:
+        if action == "retry":
+            if inbox_id is None:
+                print(t(lang, "cli.inbox.retry_usage"), file=sys.stderr)
+                return 2
+            row = await delivery.retry_update(store, inbox_id, now)
+            if row is None:
+                print(t(lang, "cli.inbox.no_dead_letter", id=inbox_id), file=sys.stderr)
+                return 1
+            print(t(lang, "cli.inbox.retried", id=row.id, update_id=row.update_id))
+            return 0
+        view = await delivery.wire(store, now)
+    finally:
+        await store.close()
+    oldest = view.oldest_waiting.isoformat(timespec="seconds") if view.oldest_waiting else "-"
+    print(t(lang, "cli.inbox.waiting", count=view.waiting, oldest=oldest))
+    print(t(lang, "cli.inbox.handled", count=view.handled_last_hour))
+    states = ", ".join(f"{state} {count}" for state, count in sorted(view.outbox.items()))
+    print(t(lang, "cli.inbox.outbox", states=states or "-"))
+    print(t(lang, "cli.inbox.dead", count=len(view.dead)))
+    for row in view.dead:
+        first = (row.error or "").splitlines()[0] if row.error else ""
+        print(
+            t(
+                lang,
+                "cli.inbox.dead_line",
+                id=row.id,
+                update_id=row.update_id,
+                kind=row.kind,
+                chat=row.chat_id,
+                at=row.received_at.isoformat(timespec="seconds"),
+                error=first,
+            )
+        )
     return 0

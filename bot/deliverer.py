@@ -1,42 +1,88 @@
-"""Sends what the ledger says is due: reminders and digests, each part once.
+"""Sends what the outbox holds, in order per chat, within Telegram's pace, each request once.
 
-Before a part goes on the wire its row is marked ``sending``; after Telegram answers, the part
-is counted. A crash in between leaves the row ``sending``, and on the next start that one part
-is skipped rather than risk sending it twice (Telegram cannot tell us whether it arrived). A
-graceful stop lets the part on the wire finish and starts no new one, so a restart loses
-nothing and repeats nothing. A network failure before Telegram answered (nothing sent) leaves
-the part due for the next round; a refusal for good (blocked, chat gone) marks the row failed.
+Everything the bot says is an outbox row written in the transaction of the change it reports:
+answers to commands and check-ins, notices, edits after a button press, files. Scheduled
+messages (reminders, digests, spot checks: the ``deliveries`` ledger) are rendered into outbox
+rows when they fall due, and sent the same way.
 
-Several workers send at once, since a real round trip to Telegram takes about 100 ms; the
-rate limiter (``bot.pacing``) keeps them within 30 a second overall and 20 a minute a group.
+- **Order.** One worker per chat sends its rows in the order they were written; an edit waits
+  for the message it edits. Chats are sent to concurrently, so one busy group never holds up
+  another. Answers to button presses skip the queue (they are not messages, and Telegram wants
+  them within seconds).
+- **Pace.** The rate limiter (:mod:`bot.pacing`) keeps to 20 messages a minute a group and the
+  bot's overall pace. Check-in answers use at most 12 of a group's 20 (``GROUP_ANSWERS``); in a
+  rush the rest are gathered into one message naming each member, and a command's reply goes
+  before them. While the pace holds a group's next message back, the group sees "typing…".
+- **Once.** A row is marked ``sending`` just before it goes on the wire and ``sent`` when
+  Telegram answers. After a crash the one request that may or may not have arrived is counted
+  ``uncertain`` and not sent again. A request that never reached Telegram (no connection, a
+  5xx, a timeout, a dropped connection) is sent again after a back-off shared by all chats; a
+  429 is waited out; a refusal for good (400, 403) is recorded, and a 403 in a private chat
+  marks the person unreachable there (their reminders then go to the group).
+- **Stop.** A graceful stop starts no new request and lets those on the wire finish.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import logging
-from collections.abc import Callable
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from telegram import Bot, InputFile, KeyboardButton, ReplyKeyboardMarkup
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram import Bot, InputFile, Message, ReplyParameters
+from telegram.constants import ChatAction, ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 
+from bot import outbox
 from bot.i18n import t
+from bot.pacing import PACED, PacedRateLimiter, retry_seconds
 from reports import spot, text
 from reports.parts import Part, digest_parts
+from rules.chunks import MAX_MESSAGE
 from rules.digest import is_late
-from services import spotchecks
-from services.delivery import Ledger
+from rules.pace import GROUP_ANSWERS, next_send_at
+from rules.wire import Failure, after_failure
+from services import org, spotchecks
 from services.digest import scheduled_digest
 from storage.base import Store
-from storage.models import Delivery
+from storage.models import Delivery, OutboxRow
 
 log = logging.getLogger(__name__)
 
-BATCH = 200
-WORKERS = 8
+BATCH = 200  # scheduled messages rendered per round
+IN_FLIGHT = 16  # requests on the wire at once (a real round trip to Telegram is ~100 ms)
+RENDERERS = 4  # digests drawn at once
+TYPING_AFTER = 2.0  # a group waiting longer than this for its next message sees "typing…"
+TYPING_EVERY = 5.0  # Telegram shows a chat action for about five seconds
+_COUNTED = {"sendMessage", "sendPhoto", "sendDocument"}
+
+
+class _Worker:
+    """One chat's sender: a task and a bell to wake it when something new is written."""
+
+    def __init__(self) -> None:
+        self.bell = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+        self.typing_at = 0.0
+
+    async def nap(self, seconds: float) -> None:
+        """Sleep, unless something new comes first."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.bell.wait(), max(seconds, 0.0))
 
 
 class Deliverer:
@@ -46,167 +92,155 @@ class Deliverer:
         store: Store,
         clock: Callable[[], datetime],
         default_lang: str,
-        workers: int = WORKERS,
+        limiter: PacedRateLimiter,
+        *,
+        in_flight: int = IN_FLIGHT,
     ) -> None:
         self._bot = bot
-        self._ledger = Ledger(store)
         self._store = store
         self._clock = clock
         self._default_lang = default_lang
-        self._workers = workers
-        self._task: asyncio.Task[None] | None = None
+        self._limiter = limiter
+        self._in_flight = asyncio.Semaphore(in_flight)
+        self._workers: dict[int, _Worker] = {}
+        self._answers: dict[int, list[float]] = defaultdict(list)  # gathered answers per group
+        self._round_task: asyncio.Task[None] | None = None
         self._again = False
         self._closing = False
-        self.sent_parts = 0
+        self._failures = 0  # failures to reach Telegram in a row, across chats
+        self._paused_until = 0.0
+        self.sent = 0  # requests Telegram took, for tests and benchmarks
 
+    # ------------------------------------------------------------------ life cycle
     async def resume(self) -> None:
-        """At start: settle what a crash left on the wire."""
-        for d in await self._ledger.settle_interrupted(self._clock()):
+        """At start: settle what a crash left on the wire, then send what waits."""
+        async with self._store.transaction() as tx:
+            interrupted = await tx.outbox_settle_interrupted(self._clock())
+        for row in interrupted:
             log.warning(
-                "%s %s to %s: part %d may or may not have arrived before the stop; not resent",
-                d.kind,
-                d.period,
-                d.recipient,
-                d.parts_sent + 1,
+                "outbox %s (%s to chat %s) may or may not have arrived before the stop; "
+                "not sent again",
+                row.id,
+                row.method,
+                row.chat_id,
             )
+        self.kick()
 
     def kick(self) -> None:
-        """Send what is due, now or as soon as the round under way ends."""
+        """Render the scheduled messages that fell due and send whatever waits."""
         if self._closing:
             return
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run(), name="deliver")
+        if self._round_task is None or self._round_task.done():
+            # A fresh context: a round started from inside a handler is not part of it.
+            self._round_task = asyncio.create_task(
+                self._round(), name="deliver:round", context=_fresh()
+            )
         else:
             self._again = True
 
-    async def close(self, grace: float = 10.0) -> None:
-        """Let the parts on the wire finish (up to ``grace`` seconds); start no new one."""
-        self._closing = True
-        if self._task is not None and not self._task.done():
-            try:
-                await asyncio.wait_for(asyncio.shield(self._task), grace)
-            except TimeoutError:
-                self._task.cancel()
-                log.warning("stopped while a scheduled message was on the wire")
+    def notify(self, chats: Iterable[int]) -> None:
+        """Something was written to these chats: their workers look."""
+        for chat_id in chats:
+            if self._closing:
+                return
+            worker = self._workers.get(chat_id)
+            if worker is None or worker.task is None or worker.task.done():
+                worker = self._workers[chat_id] = _Worker()
+                worker.task = asyncio.create_task(
+                    self._chat(chat_id, worker), name=f"deliver:{chat_id}", context=_fresh()
+                )
+            worker.bell.set()
 
-    async def _run(self) -> None:
+    async def close(self, grace: float = 5.0) -> None:
+        """Start no new request; let those on the wire finish (up to ``grace`` seconds)."""
+        self._closing = True
+        tasks = [w.task for w in self._workers.values() if w.task and not w.task.done()]
+        for worker in self._workers.values():
+            worker.bell.set()
+        if self._round_task is not None:
+            tasks.append(self._round_task)
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=grace)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=1.0)
+            log.warning("stopped with %d requests on the wire (counted as uncertain)", len(pending))
+
+    # ------------------------------------------------------------------ scheduled messages
+    async def _round(self) -> None:
         while not self._closing:
             self._again = False
-            batch = await self._ledger.due(self._clock(), BATCH)
-            if not batch:
-                if self._again:
-                    continue
+            now = self._clock()
+            async with self._store.transaction() as tx:
+                await tx.outbox_expire(now)
+                due = await tx.due_deliveries(now, BATCH)
+            if due:
+                await self._render_all(due)
+            async with self._store.transaction() as tx:
+                chats = await tx.due_chats(self._clock(), 10_000)
+            self.notify(chats)
+            if not self._again and len(due) < BATCH:
                 return
-            before = self.sent_parts
-            queue: asyncio.Queue[Delivery] = asyncio.Queue()
-            for d in batch:
-                queue.put_nowait(d)
-            cache: dict[tuple[object, ...], list[Part] | None] = {}
-            locks: dict[tuple[object, ...], asyncio.Lock] = {}
-            await asyncio.gather(*(self._worker(queue, cache, locks) for _ in range(self._workers)))
-            if self.sent_parts == before and not self._again:
-                return  # nothing could go this round; the next tick tries again
 
-    async def _worker(
-        self,
-        queue: asyncio.Queue[Delivery],
-        cache: dict[tuple[object, ...], list[Part] | None],
-        locks: dict[tuple[object, ...], asyncio.Lock],
-    ) -> None:
-        while not self._closing and not queue.empty():
-            delivery = queue.get_nowait()
-            try:
-                await self._deliver(delivery, cache, locks)
-            except Exception:
-                log.exception("delivery %s (%s) failed", delivery.id, delivery.kind)
+    async def _render_all(self, due: list[Delivery]) -> None:
+        # Coordinators of one township share a digest: drawn once per round.
+        cache: dict[tuple[object, ...], list[Part] | None] = {}
+        locks: dict[tuple[object, ...], asyncio.Lock] = {}
+        gate = asyncio.Semaphore(RENDERERS)
 
-    async def _deliver(
+        async def one(d: Delivery) -> None:
+            async with gate:
+                try:
+                    await self._render(d, cache, locks)
+                except Exception as exc:
+                    log.error("rendering delivery %s (%s) failed: %s", d.id, d.kind, exc)
+
+        await asyncio.gather(*(one(d) for d in due))
+
+    async def _render(
         self,
         d: Delivery,
         cache: dict[tuple[object, ...], list[Part] | None],
         locks: dict[tuple[object, ...], asyncio.Lock],
     ) -> None:
-        lang = await self._ledger.lang(d, self._default_lang)
-        now = self._clock()
-        late = d.kind.startswith("digest.") and is_late(d.due_at, now)
-        key = (d.kind, d.period, tuple(sorted(d.payload.items(), key=str)), lang, late)
+        lang = await self._lang(d)
+        late = d.kind.startswith("digest.") and is_late(d.due_at, self._clock())
+        parts: list[Part] | None
         if d.kind.startswith("remind."):
-            parts: list[Part] | None = [
-                Part(text.reminder_text(lang, d.kind, d.payload), html=True)
-            ]
+            parts = [Part(text.reminder_text(lang, d.kind, d.payload), html=True)]
         elif d.kind.startswith("spot."):
             parts = await self._spot_parts(d, lang)
         else:
-            # Coordinators of one township share a digest: drawn once per round.
+            key = (d.kind, d.period, tuple(sorted(d.payload.items(), key=str)), lang, late)
             async with locks.setdefault(key, asyncio.Lock()):
                 if key not in cache:
                     cache[key] = await self._digest_parts(d, lang, late)
             parts = cache[key]
-        if parts is None:
-            await self._ledger.failed(d, "gone: the place no longer exists", now)
-            return
-        chat_id = d.chat_id
-        for index in range(d.parts_sent, len(parts)):
-            if self._closing:
+        now = self._clock()
+        async with self._store.transaction() as tx:
+            current = await tx.get_delivery(d.id)
+            if current is None or current.state != "due":
+                return  # expired meanwhile
+            if parts is None:
+                await tx.delivery_failed(d.id, "gone: the place no longer exists", now)
                 return
-            last = index == len(parts) - 1
-            await self._ledger.start_part(d, self._clock())
-            try:
-                try:
-                    await self._send(chat_id, parts[index])
-                except ChatMigrated as exc:
-                    chat_id = exc.new_chat_id  # the group became a supergroup
-                    await self._send(chat_id, parts[index])
-            except Forbidden as exc:
-                await self._ledger.failed(d, str(exc), self._clock(), blocked=True)
-                if d.kind == spotchecks.ASK and await self._ask_in_group(d):
-                    self.kick()
-                return
-            except BadRequest as exc:
-                await self._ledger.failed(d, str(exc), self._clock())
-                return
-            except TimedOut as exc:
-                # The request reached Telegram and its answer did not reach us: it may have
-                # been sent. Counted as uncertain, never sent twice.
-                log.warning("delivery %s part %d timed out: %s", d.id, index + 1, exc)
-                await self._ledger.part_sent(d, last, self._clock(), uncertain=True)
-                continue
-            except (NetworkError, RetryAfter) as exc:
-                await self._ledger.part_not_sent(d, str(exc), self._clock())
-                return
-            self.sent_parts += 1
-            await self._ledger.part_sent(d, last, self._clock())
-        if d.parts_sent >= len(parts):
-            await self._ledger.finish(d, self._clock())
-
-    async def _send(self, chat_id: int, part: Part) -> None:
-        if part.photo is not None:
-            await self._bot.send_photo(
-                chat_id, InputFile(part.photo, filename=part.filename), caption=part.caption
-            )
-        elif part.document is not None:
-            await self._bot.send_document(
-                chat_id, InputFile(part.document, filename=part.filename), caption=part.caption
-            )
-        else:
-            assert part.text is not None
-            keyboard = None
-            if part.location_button is not None:
-                keyboard = ReplyKeyboardMarkup(
-                    [[KeyboardButton(part.location_button, request_location=True)]],
-                    resize_keyboard=True,
-                    one_time_keyboard=True,
+            todo = parts[d.parts_sent :]
+            for index, p in enumerate(todo):
+                item = replace(
+                    outbox.part(d.chat_id, p),
+                    delivery_id=d.id,
+                    last_part=index == len(todo) - 1,
+                    expires_at=d.expires_at,
                 )
-            await self._bot.send_message(
-                chat_id,
-                part.text,
-                parse_mode=ParseMode.HTML if part.html else None,
-                reply_markup=keyboard,
-            )
+                await tx.add_outgoing(item, now)
+            await tx.queue_delivery(d.id, now)
 
-    async def _ask_in_group(self, d: Delivery) -> bool:
-        """A member who blocked the bot is asked in their group instead."""
-        return d.chat_id > 0 and await spotchecks.ask_in_group(self._store, d, self._clock())
+    async def _lang(self, d: Delivery) -> str:
+        private = d.chat_id > 0
+        hint = d.payload.get("lang") if private else None
+        return await org.chat_lang(self._store, d.chat_id, private, hint, self._default_lang)
 
     async def _spot_parts(self, d: Delivery, lang: str) -> list[Part] | None:
         if d.kind == spotchecks.ASK:
@@ -227,10 +261,274 @@ class Deliverer:
         return [Part(spot.summary_text(lang, report))]
 
     async def _digest_parts(self, d: Delivery, lang: str, late: bool) -> list[Part] | None:
-        now = self._clock()
-        digest = await scheduled_digest(self._store, now, d)
+        digest = await scheduled_digest(self._store, self._clock(), d)
         if digest is None:
             return None
         tz = d.payload.get("tz") or "UTC"
         due_local = d.due_at.astimezone(ZoneInfo(tz)) if late else None
         return await digest_parts(lang, digest, due_local)
+
+    # ------------------------------------------------------------------ one chat
+    async def _chat(self, chat_id: int, worker: _Worker) -> None:
+        try:
+            while not self._closing:
+                worker.bell.clear()
+                async with self._store.transaction() as tx:
+                    rows = await tx.chat_due(chat_id, 100)
+                if not rows:
+                    if worker.bell.is_set():
+                        continue  # written while we looked
+                    return
+                presses = [r for r in rows if r.method == "answerCallbackQuery"]
+                if presses:
+                    for row in presses:
+                        await self._send(chat_id, [row])
+                    continue
+                paused = self._paused_until - time.monotonic()
+                if paused > 0:
+                    await worker.nap(paused)
+                    continue
+                batch, wait = self._next(chat_id, rows)
+                if not batch:
+                    await self._typing(chat_id, worker, wait)
+                    await worker.nap(wait)
+                    continue
+                moved = await self._send(chat_id, batch)
+                if moved is not None:
+                    self.notify([moved])
+                    return
+        except Exception:
+            log.exception(
+                "the sender for chat %s stopped; it starts again on the next round", chat_id
+            )
+        finally:
+            if self._workers.get(chat_id) is worker:
+                del self._workers[chat_id]
+
+    def _next(self, chat_id: int, rows: list[OutboxRow]) -> tuple[list[OutboxRow], float]:
+        """What goes next in this chat, or how long to wait before anything may."""
+        head = rows[0]
+        group = chat_id < 0
+        if group and head.gather:
+            history = self._answers[chat_id]
+            now = time.monotonic()
+            budget = next_send_at(history, now, GROUP_ANSWERS) - now
+            if budget > 0:
+                other = next((r for r in rows if not r.gather), None)
+                if other is None:
+                    return [], budget
+                head = other  # a command's reply need not wait for check-in answers
+        batch = [head]
+        if group and head.gather:
+            batch = _gathered([r for r in rows if r.gather])
+        if head.method in _COUNTED:
+            wait = self._limiter.delay(chat_id)
+            if wait > 0:
+                return [], wait
+        return batch, 0.0
+
+    async def _typing(self, chat_id: int, worker: _Worker, wait: float) -> None:
+        """The group sees the bot is working while its pace holds the answers back."""
+        now = time.monotonic()
+        if chat_id >= 0 or wait < TYPING_AFTER or now - worker.typing_at < TYPING_EVERY:
+            return
+        worker.typing_at = now
+        try:
+            await self._bot.send_chat_action(chat_id, ChatAction.TYPING)
+        except TelegramError as exc:
+            log.debug("chat action in %s: %s", chat_id, exc)
+
+    # ------------------------------------------------------------------ one request
+    async def _send(self, chat_id: int, rows: list[OutboxRow]) -> int | None:
+        """Send one request made of these rows (several when answers are gathered). Returns
+        the new chat id when the group turned out to have become a supergroup."""
+        ids = [r.id for r in rows]
+        head = rows[0]
+        failure: Failure
+        retry_after = 0.0
+        try:
+            async with self._in_flight:
+                if head.method in _COUNTED:
+                    await self._limiter.reserve(chat_id)
+                async with self._store.transaction() as tx:
+                    await tx.outbox_sending(ids, self._clock())
+                message_id, tg_file = await self._request(chat_id, rows)
+        except ChatMigrated as exc:
+            async with self._store.transaction() as tx:
+                await tx.outbox_retry(ids, self._clock(), str(exc), undo_attempt=True)
+                await tx.outbox_move_chat(chat_id, exc.new_chat_id)
+            return exc.new_chat_id
+        except RetryAfter as exc:
+            failure, retry_after = "too_many", retry_seconds(exc)
+            error = str(exc)
+        except Forbidden as exc:
+            failure, error = "forbidden", str(exc)
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                await self._sent(ids, head.params.get("message_id"), None, rows)
+                return None
+            failure, error = "refused", str(exc)
+        except NetworkError as exc:  # timeouts too: TimedOut is a NetworkError
+            failure, error = "unreached", f"{type(exc).__name__}: {exc}"
+        except TelegramError as exc:
+            failure, error = "refused", f"{type(exc).__name__}: {exc}"
+        except _Gone as exc:
+            failure, error = "refused", str(exc)
+        else:
+            await self._sent(ids, message_id, tg_file, rows)
+            return None
+        await self._failed(chat_id, rows, failure, error, retry_after)
+        return None
+
+    async def _sent(
+        self,
+        ids: list[int],
+        message_id: int | None,
+        tg_file: tuple[int, str] | None,
+        rows: list[OutboxRow],
+    ) -> None:
+        self._failures = 0
+        self.sent += 1
+        if rows[0].gather and rows[0].chat_id < 0:
+            history = self._answers[rows[0].chat_id]
+            history.append(time.monotonic())
+            del history[: -GROUP_ANSWERS.count]
+        async with self._store.transaction() as tx:
+            await tx.outbox_sent(ids, message_id, self._clock(), tg_file)
+
+    async def _failed(
+        self, chat_id: int, rows: list[OutboxRow], failure: Failure, error: str, retry_after: float
+    ) -> None:
+        ids = [r.id for r in rows]
+        now = self._clock()
+        if failure == "unreached" and time.monotonic() >= self._paused_until:
+            self._failures += 1  # once per pause: every chat failing at once is one failure
+        age = (now - min(r.created_at for r in rows)).total_seconds() / 3600
+        step = after_failure(failure, max(self._failures, 1), age, retry_after)
+        if step.action == "retry":
+            # Everyone waits: when Telegram cannot be reached, or asks for a pause, it is so
+            # for every chat, and a thousand retries at once would not help it recover.
+            self._paused_until = max(self._paused_until, time.monotonic() + step.after)
+            log.warning(
+                "outbox %s to chat %s not sent (%s); again in %.1f s",
+                ids[0],
+                chat_id,
+                error,
+                step.after,
+            )
+            async with self._store.transaction() as tx:
+                await tx.outbox_retry(ids, now, error, undo_attempt=failure == "too_many")
+            return
+        log.info("outbox %s to chat %s refused: %s", ids[0], chat_id, error)
+        async with self._store.transaction() as tx:
+            await tx.outbox_failed(ids, error, now)
+            if failure == "forbidden" and chat_id > 0:
+                await tx.lost_private_chat(chat_id, now)
+            delivery = await tx.get_delivery(rows[0].delivery_id) if rows[0].delivery_id else None
+        if (
+            failure == "forbidden"
+            and delivery is not None
+            and delivery.kind == spotchecks.ASK
+            and delivery.chat_id > 0
+            and await spotchecks.ask_in_group(self._store, delivery, now)
+        ):
+            self.kick()  # a member who blocked the bot is asked in their group instead
+
+    async def _request(
+        self, chat_id: int, rows: list[OutboxRow]
+    ) -> tuple[int | None, tuple[int, str] | None]:
+        """The API call for these rows: the message id it made, and Telegram's id for a
+        file it now keeps."""
+        head = rows[0]
+        p = head.params
+        markup = outbox.markup_of(p.get("reply_markup"), self._bot)
+        parse_mode = ParseMode.HTML if p.get("parse_mode") == "HTML" else None
+        reply_to = p.get("reply_to") if len(rows) == 1 else None
+        reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
+        kw: dict[str, Any] = {"rate_limit_args": PACED}
+        if head.method == "answerCallbackQuery":
+            await self._bot.answer_callback_query(
+                p["query_id"], text=p.get("text"), show_alert=bool(p.get("show_alert")), **kw
+            )
+            return None, None
+        if head.method == "sendMessage":
+            body = "\n".join(r.params["text"] for r in rows)
+            sent = await self._bot.send_message(
+                chat_id,
+                body,
+                parse_mode=parse_mode,
+                reply_markup=markup,
+                reply_parameters=reply,
+                **kw,
+            )
+            return sent.message_id, None
+        if head.method in ("editMessageText", "editMessageReplyMarkup"):
+            message_id = p.get("message_id") or await self._target(head)
+            if head.method == "editMessageText":
+                edited = await self._bot.edit_message_text(
+                    p["text"],
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    parse_mode=parse_mode,
+                    reply_markup=markup,  # type: ignore[arg-type]
+                    **kw,
+                )
+            else:
+                edited = await self._bot.edit_message_reply_markup(
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    reply_markup=markup,  # type: ignore[arg-type]
+                    **kw,
+                )
+            return (edited.message_id if isinstance(edited, Message) else message_id), None
+        assert head.file_id is not None
+        async with self._store.transaction() as tx:
+            stored = await tx.outbox_file(head.file_id)
+        if stored.tg_file_id is not None:
+            media: str | InputFile = stored.tg_file_id
+        elif stored.content is not None:
+            media = InputFile(stored.content, filename=stored.filename)
+        else:
+            raise _Gone("the file is no longer kept")
+        caption = p.get("caption")
+        if head.method == "sendPhoto":
+            sent = await self._bot.send_photo(
+                chat_id, media, caption=caption, reply_parameters=reply, **kw
+            )
+            file_id = sent.photo[-1].file_id if sent.photo else None
+        else:
+            sent = await self._bot.send_document(
+                chat_id, media, caption=caption, reply_parameters=reply, **kw
+            )
+            file_id = sent.document.file_id if sent.document else None
+        kept = (head.file_id, file_id) if file_id and stored.tg_file_id is None else None
+        return sent.message_id, kept
+
+    async def _target(self, row: OutboxRow) -> int:
+        """The message an edit is for, sent earlier from this chat's outbox."""
+        assert row.target_id is not None
+        async with self._store.transaction() as tx:
+            message_id = await tx.outbox_message_id(row.target_id)
+        if message_id is None:
+            raise _Gone("the message it edits never arrived")
+        return message_id
+
+
+class _Gone(Exception):
+    """What a row needs is no longer there; it cannot be sent."""
+
+
+def _gathered(rows: list[OutboxRow]) -> list[OutboxRow]:
+    """The answers that fit in one message, oldest first."""
+    batch: list[OutboxRow] = []
+    size = 0
+    for row in rows:
+        size += len(row.params.get("text", "")) + 1
+        if batch and size > MAX_MESSAGE:
+            break
+        batch.append(row)
+    return batch
+
+
+def _fresh() -> contextvars.Context:
+    return contextvars.Context()

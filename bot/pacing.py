@@ -4,6 +4,12 @@ python-telegram-bot's own ``AIORateLimiter`` needs ``aiolimiter``, which our pac
 registries do not carry, and its leaky bucket lets a 21st message into a group 3 seconds after
 a burst of 20, which a strict "20 a minute" server refuses. This limiter keeps a sliding
 window per chat and one overall (see :mod:`rules.pace`).
+
+The deliverer asks it first how long a chat must wait (:meth:`PacedRateLimiter.delay`), waits
+as it sees fit (answering buttons meanwhile), then takes the chat's turn (:meth:`reserve`),
+marks the row "on the wire" and sends with ``rate_limit_args=PACED``: only the bot's overall
+pace is then kept, stamped when the request really leaves, so requests that were held up
+between their turn and the wire (the database was busy) never reach Telegram in a bunch.
 """
 
 from __future__ import annotations
@@ -33,12 +39,16 @@ def _counted(endpoint: str) -> bool:
     ) and endpoint not in _UNCOUNTED
 
 
+# Passed as ``rate_limit_args`` by a sender that has taken its turn already.
+PACED = "paced"
+
+
 def retry_seconds(exc: RetryAfter) -> float:
     value: Any = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-class PacedRateLimiter(BaseRateLimiter[None]):
+class PacedRateLimiter(BaseRateLimiter[str]):
     """Waits before a send until the chat's and the bot's windows allow it."""
 
     def __init__(
@@ -68,6 +78,28 @@ class PacedRateLimiter(BaseRateLimiter[None]):
         is_group = isinstance(chat_id, str) or (isinstance(chat_id, int) and chat_id < 0)
         return self._group if is_group else self._private
 
+    def delay(self, chat_id: object) -> float:
+        """Seconds before the chat's window lets another message go."""
+        now = self._clock()
+        return max(0.0, next_send_at(self._sends[chat_id], now, self._limit_for(chat_id)) - now)
+
+    async def reserve(self, chat_id: object) -> None:
+        """Take the chat's next turn (waiting for it if need be)."""
+        sends = self._sends[chat_id]
+        limit = self._limit_for(chat_id)
+        async with self._chat_locks[chat_id]:
+            await _sleep_until(next_send_at(sends, self._clock(), limit), self._clock)
+            now = self._clock()
+            sends.append(now)
+            _trim(sends, now, limit)
+
+    async def _overall_turn(self) -> None:
+        async with self._all_lock:
+            await _sleep_until(next_send_at(self._all, self._clock(), self._overall), self._clock)
+            now = self._clock()
+            self._all.append(now)
+            _trim(self._all, now, self._overall)
+
     async def _wait_turn(self, chat_id: object) -> None:
         sends = self._sends[chat_id]
         limit = self._limit_for(chat_id)
@@ -91,8 +123,14 @@ class PacedRateLimiter(BaseRateLimiter[None]):
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
-        rate_limit_args: None,
+        rate_limit_args: str | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        if rate_limit_args == PACED:
+            # The chat's turn is taken; the overall pace is kept now, as it leaves. A 429 is
+            # the caller's to handle.
+            if _counted(endpoint):
+                await self._overall_turn()
+            return await callback(*args, **kwargs)
         counted = _counted(endpoint) and "chat_id" in data
         for attempt in range(self._max_retries + 1):
             if counted:

@@ -8,6 +8,7 @@ from datetime import datetime
 from telegram import KeyboardButton, Message, ReplyKeyboardMarkup, Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
+from bot import outbox
 from bot.context import CunbotContext
 from bot.i18n import t
 from handlers.common import (
@@ -72,12 +73,11 @@ async def location(update: Update, context: CunbotContext) -> None:
         text = spot_answer_text(lang, result.spot, result.person)
         if result.outcome == "checkin":  # it also counted as the window's check-in
             text += "\n" + _answer(lang, result, context.settings.tz)
-        context.outbox.post(message.chat_id, text, message.message_id)
+        await _post(context, message, text)
         return
     if result.outcome == "ignored":
         return
-    text = _answer(lang, result, context.settings.tz)
-    context.outbox.post(message.chat_id, text, message.message_id)
+    await _post(context, message, _answer(lang, result, context.settings.tz))
 
 
 async def live_location(update: Update, context: CunbotContext) -> None:
@@ -96,12 +96,16 @@ async def live_location(update: Update, context: CunbotContext) -> None:
     lang = await context.lang(update)
     if result.spot is not None:
         _spot_answered(context, result.spot)
-        context.outbox.post(
-            message.chat_id, spot_answer_text(lang, result.spot, result.person), message.message_id
-        )
+        await _post(context, message, spot_answer_text(lang, result.spot, result.person))
     elif result.outcome == "checkin":
-        text = _answer(lang, result, context.settings.tz)
-        context.outbox.post(message.chat_id, text, message.message_id)
+        await _post(context, message, _answer(lang, result, context.settings.tz))
+
+
+async def _post(context: CunbotContext, message: Message, text: str) -> None:
+    """A check-in's answer: in a morning rush it may be gathered with the others."""
+    await context.say(
+        outbox.message(message.chat_id, text, reply_to=message.message_id, gather=True)
+    )
 
 
 def _spot_answered(context: CunbotContext, answer: SpotAnswer) -> None:
@@ -202,7 +206,7 @@ async def checkin_help(update: Update, context: CunbotContext) -> None:
         resize_keyboard=True,
         one_time_keyboard=True,
     )
-    await message_of(update).reply_text(t(lang, "checkin.howto_private"), reply_markup=keyboard)
+    await context.reply(update, t(lang, "checkin.howto_private"), markup=keyboard)
 
 
 async def me(update: Update, context: CunbotContext) -> None:
@@ -218,7 +222,7 @@ async def me(update: Update, context: CunbotContext) -> None:
     lang = await context.lang(update)
     name = update.effective_user.first_name if update.effective_user else ""
     blocks = [_month_text(lang, name, view) for view in views]
-    await message_of(update).reply_text("\n\n".join(blocks))
+    await context.reply(update, "\n\n".join(blocks))
 
 
 def _month_text(lang: str, name: str, view: MonthView) -> str:
@@ -293,7 +297,7 @@ async def today(update: Update, context: CunbotContext) -> None:
     if isinstance(result, Problem):
         await reply_problem(update, context, result)
         return
-    await message_of(update).reply_text(_day_text(await context.lang(update), result))
+    await context.reply(update, _day_text(await context.lang(update), result))
 
 
 def _day_text(lang: str, day: TeamDay) -> str:
@@ -347,12 +351,12 @@ async def rules(update: Update, context: CunbotContext) -> None:
             await reply_problem(update, context, result)
             return
         lang = await context.lang(update)
-        await message_of(update).reply_text(
-            "\n".join([t(lang, "rules.updated"), policy_text(lang, result)])
+        await context.reply(
+            update, "\n".join([t(lang, "rules.updated"), policy_text(lang, result)])
         )
         return
     view = await checkins.show_policy(context.store, chat_id, tg_user(update), not in_group(update))
-    await message_of(update).reply_text(policy_text(await context.lang(update), view))
+    await context.reply(update, policy_text(await context.lang(update), view))
 
 
 def policy_text(lang: str, view: PolicyView) -> str:

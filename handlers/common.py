@@ -15,6 +15,7 @@ from telegram.ext import filters
 
 from bot.context import CunbotContext
 from bot.i18n import t
+from rules.chunks import split_lines
 from rules.policy import Policy, clock_text
 from rules.problems import Problem
 from services.org import TgUser
@@ -62,42 +63,18 @@ async def is_group_admin(context: CunbotContext, chat_id: int, user_id: int) -> 
     return member.status in _ADMIN_STATUSES
 
 
-async def reply(update: Update, context: CunbotContext, key: str, **params: Any) -> Message:
-    return await message_of(update).reply_text(await context.t(update, key, **params))
+async def reply(update: Update, context: CunbotContext, key: str, **params: Any) -> int:
+    """Answer with a catalogue text in the chat's language, quoting the message."""
+    return await context.reply(update, await context.t(update, key, **params))
 
 
-# Telegram refuses texts over 4096 characters; a long list goes out in several messages.
-MAX_MESSAGE = 4000
-
-
-def split_lines(lines: list[str], limit: int = MAX_MESSAGE) -> list[str]:
-    """Lines joined into as few texts as fit, never breaking a line unless it alone is over."""
-    texts: list[str] = []
-    current = ""
-    for line in lines:
-        while len(line) > limit:
-            if current:
-                texts.append(current)
-                current = ""
-            texts.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            texts.append(current)
-            candidate = line
-        current = candidate
-    if current:
-        texts.append(current)
-    return texts
-
-
-async def reply_long(update: Update, lines: list[str]) -> None:
-    message = message_of(update)
+async def reply_long(update: Update, context: CunbotContext, lines: list[str]) -> None:
+    """A long list in as few messages as fit, each quoting the message it answers."""
     for text in split_lines(lines):
-        await message.reply_text(text)
+        await context.reply(update, text)
 
 
-async def reply_problem(update: Update, context: CunbotContext, problem: Problem) -> Message:
+async def reply_problem(update: Update, context: CunbotContext, problem: Problem) -> int:
     return await reply(update, context, problem.key, **problem.params)
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 from typing import TypeVar
 
-from telegram import InputFile, Update
+from telegram import Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
+from bot import outbox
 from bot.context import CunbotContext
 from bot.i18n import t
-from handlers.common import NEW_MESSAGES, ask_service, message_of, reminder_states
+from handlers.common import NEW_MESSAGES, ask_service, message_of, reminder_states, tg_user
 from reports.parts import Part, digest_parts, export_parts
 from rules.reminders import KINDS
 from services import delivery, digest, reminders
@@ -23,17 +24,7 @@ T = TypeVar("T")
 async def _send_parts(update: Update, context: CunbotContext, parts: list[Part]) -> None:
     message = message_of(update)
     for part in parts:
-        if part.photo is not None:
-            await message.reply_photo(
-                InputFile(part.photo, filename=part.filename), caption=part.caption
-            )
-        elif part.document is not None:
-            await message.reply_document(
-                InputFile(part.document, filename=part.filename), caption=part.caption
-            )
-        else:
-            assert part.text is not None
-            await message.reply_text(part.text)
+        await context.say(outbox.part(message.chat_id, part, reply_to=message.message_id))
 
 
 async def digest_command(update: Update, context: CunbotContext) -> None:
@@ -56,7 +47,7 @@ async def remind_command(update: Update, context: CunbotContext) -> None:
     """``/remind``, ``/remind off``, ``/remind log=off``; ``/remind team close=15`` (leader)."""
     found = await ask_service(update, context, reminders.reminders)
     if found is not None:
-        await message_of(update).reply_text(reminder_view_text(await context.lang(update), found))
+        await context.reply(update, reminder_view_text(await context.lang(update), found))
 
 
 def reminder_view_text(lang: str, v: ReminderView) -> str:
@@ -77,9 +68,8 @@ def reminder_view_text(lang: str, v: ReminderView) -> str:
 
 async def private_seen(update: Update, context: CunbotContext) -> None:
     """The person wrote to the bot privately, so the bot may now write to them there."""
-    user = update.effective_user
-    if user is not None:
-        await delivery.note_private(context.store, user.id, context.now())
+    if update.effective_user is not None:
+        await delivery.note_private(context.store, tg_user(update), context.now())
 
 
 def register(app: Application) -> None:

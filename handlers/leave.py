@@ -10,8 +10,6 @@ import logging
 from datetime import date, datetime
 
 from telegram import (
-    Bot,
-    CallbackQuery,
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -19,9 +17,9 @@ from telegram import (
     Update,
     User,
 )
-from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot import outbox
 from bot.context import CunbotContext
 from bot.i18n import t
 from handlers.common import NEW_MESSAGES, in_group, message_of, reply_problem, tg_user
@@ -160,69 +158,57 @@ def _copy_markup(lang: str, view: LeaveView, copy: LeaveMessage) -> InlineKeyboa
 
 
 # ---------------------------------------------------------------------- sending
-async def send_private(bot: Bot, chat_id: int, text: str, **kw: object) -> Message | None:
-    """None when the person never opened a private chat with the bot (or blocked it)."""
-    try:
-        return await bot.send_message(chat_id, text, **kw)  # type: ignore[arg-type]
-    except Forbidden as exc:
-        log.info("cannot write to %s privately: %s", chat_id, exc)
-        return None
-
-
 async def deliver(
     context: CunbotContext, routed: Routed, note_key: str | None = None, hours: int = 0
 ) -> list[str]:
     """Send the request with Approve / Reject to each approver of its step; the names of
-    those who could not be reached. A team leader who cannot be written to privately gets
-    the buttons in the team's group instead (only approvers can press them)."""
+    those who cannot be reached (they never wrote to the bot, or blocked it). A team leader
+    who cannot be written to privately gets the buttons in the team's group instead (only
+    approvers can press them)."""
     view = routed.view
-    sent: list[tuple[int | None, str, int, int]] = []
+    copies: list[tuple[int | None, str, int, int]] = []
     missed: list[str] = []
     for approver in routed.approvers:
+        if not approver.reachable:
+            missed.append(approver.person.display_name)
+            continue
         lang = approver.lang
         text = request_text(lang, view, public=False)
         if note_key:
             text = t(lang, note_key, hours=hours) + "\n\n" + text
-        message = await send_private(
-            context.bot,
-            approver.person.tg_user_id,
-            text,
-            reply_markup=_approver_buttons(lang, view.leave.id),
+        chat_id = approver.person.tg_user_id
+        row = await context.say(
+            outbox.message(chat_id, text, markup=_approver_buttons(lang, view.leave.id))
         )
-        if message is None:
-            missed.append(approver.person.display_name)
-        else:
-            sent.append((approver.person.id, "approver", message.chat_id, message.message_id))
-    chat_id = view.team.chat_id
-    if not sent and view.leave.level == "leader" and chat_id is not None:
+        copies.append((approver.person.id, "approver", chat_id, row))
+    group = view.team.chat_id
+    if not copies and view.leave.level == "leader" and group is not None:
         lang = routed.group_lang
         text = t(lang, "leave.group_approvers", names=_names(lang, missed))
         text += "\n\n" + request_text(lang, view, public=True)
-        message = await context.bot.send_message(
-            chat_id, text, reply_markup=_approver_buttons(lang, view.leave.id)
+        row = await context.say(
+            outbox.message(group, text, markup=_approver_buttons(lang, view.leave.id))
         )
-        sent.append((None, "approver", message.chat_id, message.message_id))
+        copies.append((None, "approver", group, row))
         missed = []
-    await leave.record_sent(context.store, context.now(), view.leave.id, view.leave.step, sent)
+    await leave.record_sent(context.store, context.now(), view.leave.id, view.leave.step, copies)
     return missed
 
 
 async def refresh(context: CunbotContext, decided: Decided) -> None:
-    """Re-render every copy of the request after a change; buttons follow its state."""
+    """Re-render every copy of the request after a change; buttons follow its state. A copy
+    still in the outbox is edited once it is sent (the edit waits behind it)."""
     for copy, lang in decided.messages:
         public = copy.chat_id < 0
-        text = request_text(lang, decided.view, public)
-        try:
-            await context.bot.edit_message_text(
-                text,
-                chat_id=copy.chat_id,
+        await context.say(
+            outbox.edit(
+                copy.chat_id,
+                request_text(lang, decided.view, public),
                 message_id=copy.message_id,
-                reply_markup=_copy_markup(lang, decided.view, copy),
+                target_id=copy.outbox_id if copy.message_id is None else None,
+                markup=_copy_markup(lang, decided.view, copy),
             )
-        except TelegramError as exc:
-            # Deleted by its reader, a chat that moved or blocked us: the record is what
-            # counts, and the other copies must still be updated.
-            log.info("could not update leave message %s/%s: %s", copy.chat_id, copy.message_id, exc)
+        )
 
 
 async def _announce(context: CunbotContext, decided: Decided) -> None:
@@ -234,13 +220,13 @@ async def _announce(context: CunbotContext, decided: Decided) -> None:
     if view.team.chat_id is not None:
         lang = decided.group_lang
         text = t(lang, key, id=r.id, name=name, span=_span(lang, r.first, r.last), by=who)
-        context.outbox.post(view.team.chat_id, text, None)
+        await context.say(outbox.message(view.team.chat_id, text, gather=True))
     if r.chat_id > 0 and decided.outcome != "cancelled":
         lang = decided.member.lang
         text = t(lang, key, id=r.id, name=name, span=_span(lang, r.first, r.last), by=who)
         if r.note:
             text += "\n" + t(lang, "leave.reason_given", note=r.note)
-        await send_private(context.bot, r.chat_id, text)
+        await context.say(outbox.message(r.chat_id, text))
 
 
 async def after_decision(context: CunbotContext, decided: Decided) -> None:
@@ -310,13 +296,13 @@ async def _after_request(update: Update, context: CunbotContext, routed: Routed 
     ]
     if missed:
         lines.append(t(lang, "leave.unreachable", names=_names(lang, missed)))
-    answer = await message.reply_text("\n".join(lines), reply_markup=_cancel_button(lang, r.id))
+    answer = await context.reply(update, "\n".join(lines), markup=_cancel_button(lang, r.id))
     await leave.record_sent(
         context.store,
         context.now(),
         r.id,
         r.step,
-        [(view.member.id, "member", answer.chat_id, answer.message_id)],
+        [(view.member.id, "member", message.chat_id, answer)],
     )
     if private and view.team.chat_id is not None:
         glang = routed.group_lang
@@ -327,7 +313,7 @@ async def _after_request(update: Update, context: CunbotContext, routed: Routed 
             span=_span(glang, r.first, r.last),
             level=t(glang, f"leave.level.{r.level}"),
         )
-        context.outbox.post(view.team.chat_id, notice, None)
+        await context.say(outbox.message(view.team.chat_id, notice, gather=True))
 
 
 async def _cancel(update: Update, context: CunbotContext, words: list[str]) -> None:
@@ -343,13 +329,9 @@ async def _cancel(update: Update, context: CunbotContext, words: list[str]) -> N
         return
     await after_decision(context, decided)
     r = decided.view.leave
-    await message_of(update).reply_text(
-        t(
-            await context.lang(update),
-            "leave.cancelled",
-            id=r.id,
-            span=_span(await context.lang(update), r.first, r.last),
-        )
+    lang = await context.lang(update)
+    await context.reply(
+        update, t(lang, "leave.cancelled", id=r.id, span=_span(lang, r.first, r.last))
     )
 
 
@@ -431,11 +413,14 @@ async def _show_dialogue(
     text, markup = _dialogue_view(lang, d)
     if markup is None and in_group(update):
         # The reason is typed: in a group, a reply to the bot reaches it even in privacy mode.
-        sent = await reply_to.reply_text(text, reply_markup=ForceReply(selective=True))
+        buttons: outbox.Markup | None = ForceReply(selective=True)
     else:
-        sent = await reply_to.reply_text(text, reply_markup=markup)
+        buttons = markup
+    shown = await context.say(
+        outbox.message(reply_to.chat_id, text, markup=buttons, reply_to=reply_to.message_id)
+    )
     await leave.dialogue_shown(
-        context.store, context.now(), tg_user(update), sent.chat_id, sent.message_id
+        context.store, context.now(), tg_user(update), reply_to.chat_id, shown
     )
 
 
@@ -445,7 +430,7 @@ async def _talk(update: Update, context: CunbotContext, parts: list[str]) -> Non
     action, value = parts[0], (parts[1] if len(parts) > 1 else "")
     lang = await context.lang(update)
     if action == "n":
-        await query.answer()
+        await context.answer(update)
         return
     given: leave.DialogueInput = {
         "k": ("kind", value),
@@ -464,14 +449,21 @@ async def _talk(update: Update, context: CunbotContext, parts: list[str]) -> Non
         context.settings.lang,
     )
     if moved is None or (isinstance(moved, Problem) and moved.key != "leave.dialogue_cancelled"):
-        await _refuse(query, lang, moved or Problem("leave.err.dialogue_gone"))
+        await _refuse(update, context, lang, moved or Problem("leave.err.dialogue_gone"))
         return
-    await query.answer()
+    await context.answer(update)
+
+    async def show(text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+        shown = query.message
+        if isinstance(shown, Message) and shown.text == text and shown.reply_markup == markup:
+            return  # the same page again: Telegram refuses an edit that changes nothing
+        await context.say(outbox.edit(chat_id, text, message_id=message_id, markup=markup))
+
     if isinstance(moved, Problem):  # cancelled by the member
-        await query.edit_message_text(t(lang, moved.key))
+        await show(t(lang, moved.key))
         return
     if isinstance(moved, Routed):
-        await query.edit_message_text(t(lang, "leave.dialogue_done", id=moved.view.leave.id))
+        await show(t(lang, "leave.dialogue_done", id=moved.view.leave.id))
         await _after_request(update, context, moved)
         return
     page = None
@@ -479,29 +471,20 @@ async def _talk(update: Update, context: CunbotContext, parts: list[str]) -> Non
         year, _, month = value.partition("-")
         page = (int(year), int(month)) if year.isdigit() and month.isdigit() else None
     text, markup = _dialogue_view(lang, moved, page)
-    if markup is None:
-        await query.edit_message_text(text)
-        if in_group(update):
-            await _prompt_reason_in_group(update, context, text)
-        return
-    try:
-        await query.edit_message_text(text, reply_markup=markup)
-    except BadRequest as exc:
-        log.debug("calendar page unchanged: %s", exc)
+    await show(text, markup)
+    if markup is None and in_group(update):
+        await _prompt_reason_in_group(update, context, text)
 
 
 async def _prompt_reason_in_group(update: Update, context: CunbotContext, text: str) -> None:
     """In a group, ask for the reason with a reply the member is prompted to answer."""
     user = update.effective_user
     assert user is not None and update.effective_chat is not None
-    sent = await context.bot.send_message(
-        update.effective_chat.id,
-        f"{_mention(user)} {text}",
-        reply_markup=ForceReply(selective=True),
+    chat_id = update.effective_chat.id
+    shown = await context.say(
+        outbox.message(chat_id, f"{_mention(user)} {text}", markup=ForceReply(selective=True))
     )
-    await leave.dialogue_shown(
-        context.store, context.now(), tg_user(update), sent.chat_id, sent.message_id
-    )
+    await leave.dialogue_shown(context.store, context.now(), tg_user(update), chat_id, shown)
 
 
 async def text_input(update: Update, context: CunbotContext) -> None:
@@ -519,7 +502,7 @@ async def text_input(update: Update, context: CunbotContext) -> None:
     if decided is not None:
         await after_decision(context, decided)
         r = decided.view.leave
-        await message.reply_text(t(await context.lang(update), "leave.rejected_done", id=r.id))
+        await context.reply(update, t(await context.lang(update), "leave.rejected_done", id=r.id))
         return
     moved = await leave.dialogue_step(
         context.store, now, user, message.chat_id, None, ("text", message.text), lang_default
@@ -541,8 +524,8 @@ def _mention(user: User) -> str:
     return f"@{user.username}" if user.username else user.first_name
 
 
-async def _refuse(query: CallbackQuery, lang: str, problem: Problem) -> None:
-    await query.answer(t(lang, problem.key, **problem.params), show_alert=True)
+async def _refuse(update: Update, context: CunbotContext, lang: str, problem: Problem) -> None:
+    await context.answer(update, t(lang, problem.key, **problem.params), alert=True)
 
 
 async def on_button(update: Update, context: CunbotContext) -> None:
@@ -552,32 +535,32 @@ async def on_button(update: Update, context: CunbotContext) -> None:
     decoded = callbacks.decode(query.data)
     lang = await context.lang(update)
     if decoded is None:
-        await query.answer(t(lang, "err.stale_button"), show_alert=True)
+        await context.answer(update, t(lang, "err.stale_button"), alert=True)
         return
     kind, parts = decoded
     if kind == TALK and parts:
         await _talk(update, context, parts)
         return
     if kind != DECIDE or len(parts) != 2 or not parts[0].isdigit():
-        await query.answer(t(lang, "err.stale_button"), show_alert=True)
+        await context.answer(update, t(lang, "err.stale_button"), alert=True)
         return
     request_id, action = int(parts[0]), parts[1]
     user, now = tg_user(update), context.now()
     if action == "a":
         decided = await leave.approve(context.store, now, user, request_id, context.settings.lang)
         if isinstance(decided, Problem):
-            await _refuse(query, lang, decided)
+            await _refuse(update, context, lang, decided)
             return
-        await query.answer(t(lang, "leave.answer_approved", id=request_id))
+        await context.answer(update, t(lang, "leave.answer_approved", id=request_id))
         await after_decision(context, decided)
     elif action == "r":
         chat = query.message.chat if query.message else None
         assert chat is not None
         view = await leave.ask_reject_reason(context.store, now, user, chat.id, request_id)
         if isinstance(view, Problem):
-            await _refuse(query, lang, view)
+            await _refuse(update, context, lang, view)
             return
-        await query.answer(t(lang, "leave.answer_reason"))
+        await context.answer(update, t(lang, "leave.answer_reason"))
         r = view.leave
         prompt = t(
             lang,
@@ -588,16 +571,16 @@ async def on_button(update: Update, context: CunbotContext) -> None:
         )
         if chat.type != "private":
             prompt = f"{_mention(query.from_user)} {prompt}"
-        await context.bot.send_message(chat.id, prompt, reply_markup=ForceReply(selective=True))
+        await context.say(outbox.message(chat.id, prompt, markup=ForceReply(selective=True)))
     elif action == "c":
         decided = await leave.cancel(context.store, now, user, request_id, context.settings.lang)
         if isinstance(decided, Problem):
-            await _refuse(query, lang, decided)
+            await _refuse(update, context, lang, decided)
             return
-        await query.answer(t(lang, "leave.answer_cancelled", id=request_id))
+        await context.answer(update, t(lang, "leave.answer_cancelled", id=request_id))
         await after_decision(context, decided)
     else:
-        await query.answer(t(lang, "err.stale_button"), show_alert=True)
+        await context.answer(update, t(lang, "err.stale_button"), alert=True)
 
 
 # ---------------------------------------------------------------------- /back, /leaves
@@ -616,10 +599,12 @@ async def back_command(update: Update, context: CunbotContext) -> None:
         await reply_problem(update, context, returned)
         return
     lang = await context.lang(update)
-    await message.reply_text(back_text(lang, returned))
+    await context.reply(update, back_text(lang, returned))
     chat_id = returned.view.team.chat_id
     if chat_id is not None and chat_id != message.chat_id:
-        context.outbox.post(chat_id, back_text(returned.group_lang, returned), None)
+        await context.say(
+            outbox.message(chat_id, back_text(returned.group_lang, returned), gather=True)
+        )
 
 
 def back_text(lang: str, returned: Returned) -> str:
@@ -646,7 +631,7 @@ async def leaves_command(update: Update, context: CunbotContext) -> None:
     if isinstance(listed, Problem):
         await reply_problem(update, context, listed)
         return
-    await message.reply_text(_list_text(await context.lang(update), listed))
+    await context.reply(update, _list_text(await context.lang(update), listed))
 
 
 def _list_text(lang: str, listed: LeaveList) -> str:

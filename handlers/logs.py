@@ -11,6 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot import outbox
 from bot.context import CunbotContext
 from bot.i18n import t
 from handlers.common import (
@@ -151,7 +152,7 @@ async def _answer_log(
     if written.register_size == 0 and not written.unknown:
         lines.append(t(lang, "log.empty_register"))
     markup = _picker_markup(lang, written.picker)
-    await message_of(update).reply_text("\n".join(lines), reply_markup=markup)
+    await context.reply(update, "\n".join(lines), markup=markup)
 
 
 async def log_command(update: Update, context: CunbotContext) -> None:
@@ -205,7 +206,7 @@ async def edited(update: Update, context: CunbotContext) -> None:
     if isinstance(result, LogWritten | Problem):
         await _answer_log(update, context, result)
         return
-    await message.reply_text(_edited_text(await context.lang(update), result))
+    await context.reply(update, _edited_text(await context.lang(update), result))
 
 
 def _edited_text(lang: str, edit: LogEdited) -> str:
@@ -227,13 +228,13 @@ async def on_button(update: Update, context: CunbotContext) -> None:
     decoded = callbacks.decode(query.data)
     press = parse_pick(decoded[1]) if decoded else None
     if press is None:
-        await query.answer(t(lang, "err.stale_button"), show_alert=True)
+        await context.answer(update, t(lang, "err.stale_button"), alert=True)
         return
     result = await logs.picker(context.store, context.now(), tg_user(update), press)
     if isinstance(result, Problem):
-        await query.answer(t(lang, result.key, **result.params), show_alert=True)
+        await context.answer(update, t(lang, result.key, **result.params), alert=True)
         return
-    await query.answer(t(lang, result.changed) if result.changed else None)
+    await context.answer(update, t(lang, result.changed) if result.changed else None)
     user = update.effective_user
     assert user is not None
     text = "\n".join(_log_lines(lang, result.log, user.first_name, result.unknown))
@@ -243,7 +244,9 @@ async def on_button(update: Update, context: CunbotContext) -> None:
         markup = _picker_markup(lang, result)
         if message.text == text and current == (markup.to_dict() if markup else None):
             return  # a press that changed nothing (the page shown again): Telegram refuses it
-        await message.edit_text(text, reply_markup=markup)
+        await context.say(
+            outbox.edit(message.chat_id, text, message_id=message.message_id, markup=markup)
+        )
 
 
 # ---------------------------------------------------------------------- history
@@ -252,7 +255,7 @@ async def _history(update: Update, context: CunbotContext, log_id: int) -> None:
     if isinstance(found, Problem):
         await reply_problem(update, context, found)
         return
-    await reply_long(update, _history_lines(await context.lang(update), found))
+    await reply_long(update, context, _history_lines(await context.lang(update), found))
 
 
 def _history_lines(lang: str, h: History) -> list[str]:
@@ -303,7 +306,7 @@ async def household_command(update: Update, context: CunbotContext) -> None:
             lines.append(t(lang, "household.added", village=added.team.village, names=names))
         if added.existing:
             lines.append(t(lang, "household.existing", names=_list(lang, added.existing)))
-        await message.reply_text("\n".join(lines))
+        await context.reply(update, "\n".join(lines))
         return
     if action == "list":
         found = await logs.list_register(
@@ -312,7 +315,7 @@ async def household_command(update: Update, context: CunbotContext) -> None:
         if isinstance(found, Problem):
             await reply_problem(update, context, found)
             return
-        await reply_long(update, _register_lines(await context.lang(update), found))
+        await reply_long(update, context, _register_lines(await context.lang(update), found))
         return
     await reply(update, context, "household.usage")
 
@@ -336,14 +339,14 @@ async def logs_command(update: Update, context: CunbotContext) -> None:
         return
     lang = await context.lang(update)
     if isinstance(found, AreaDay):
-        await reply_long(update, _area_lines(lang, found))
+        await reply_long(update, context, _area_lines(lang, found))
         return
     lines: list[str] = []
     for day in found:
         if lines:
             lines.append("")
         lines += _day_lines(lang, day)
-    await reply_long(update, lines)
+    await reply_long(update, context, lines)
 
 
 def _day_lines(lang: str, day: LogsDay) -> list[str]:
@@ -423,14 +426,14 @@ async def audit_command(update: Update, context: CunbotContext) -> None:
         if isinstance(sample, Problem):
             await reply_problem(update, context, sample)
             return
-        await reply_long(update, _sample_lines(lang, sample))
+        await reply_long(update, context, _sample_lines(lang, sample))
         return
     if action == "mark":
         marked = await logs.audit_mark(context.store, now, user, args[1:])
         if isinstance(marked, Problem):
             await reply_problem(update, context, marked)
             return
-        await message.reply_text(_marked_text(lang, marked))
+        await context.reply(update, _marked_text(lang, marked))
         return
     found = await logs.audit_household(
         context.store, user, message.chat_id, private, " ".join(args)
@@ -438,7 +441,7 @@ async def audit_command(update: Update, context: CunbotContext) -> None:
     if isinstance(found, Problem):
         await reply_problem(update, context, found)
         return
-    await reply_long(update, _audit_lines(lang, found))
+    await reply_long(update, context, _audit_lines(lang, found))
 
 
 def _entry_line(lang: str, e: LedgerEntry, tz: str, with_household: bool) -> str:
@@ -537,25 +540,28 @@ async def _summary(
     if isinstance(result, SummaryStatus):
         sent = _list(lang, result.months[-6:]) if result.months else t(lang, "summary.none_yet")
         key = "summary.status_sent" if result.current in result.months else "summary.status_missing"
-        await message.reply_text(
+        await context.reply(
+            update,
             "\n".join(
                 [
                     t(lang, "summary.status", village=result.team.village, months=sent),
                     t(lang, key, month=result.current),
                 ]
-            )
+            ),
         )
         return
     assert isinstance(result, SummarySent)
     key = "summary.replaced" if result.replaced else "summary.recorded"
-    await message.reply_text(t(lang, key, month=result.summary.month, village=result.team.village))
+    await context.reply(
+        update, t(lang, key, month=result.summary.month, village=result.team.village)
+    )
 
 
 async def summaries_command(update: Update, context: CunbotContext) -> None:
     found = await ask_service(update, context, logs.summaries_status)
     if found is None:
         return
-    await reply_long(update, _summaries_lines(await context.lang(update), found))
+    await reply_long(update, context, _summaries_lines(await context.lang(update), found))
 
 
 def _summaries_lines(lang: str, v: SummariesView) -> list[str]:
@@ -589,7 +595,7 @@ async def household_import(update: Update, context: CunbotContext) -> None:
         file = await context.bot.get_file(document.file_id)
         data = bytes(await file.download_as_bytearray())
     except TelegramError as exc:
-        await message.reply_text(t(lang, "household.import_unreadable", error=str(exc)))
+        await context.reply(update, t(lang, "household.import_unreadable", error=str(exc)))
         return
     result = await logs.import_register(
         context.store, context.now(), tg_user(update), message.chat_id, not in_group(update), data
@@ -603,16 +609,17 @@ async def household_import(update: Update, context: CunbotContext) -> None:
         for row in report.problems:
             problem = t(lang, row.problem.key, **row.problem.params)
             lines.append(t(lang, "cli.import.line", line=row.line, message=problem))
-        await reply_long(update, lines)
+        await reply_long(update, context, lines)
         return
-    await message.reply_text(
+    await context.reply(
+        update,
         t(
             lang,
             "household.imported",
             village=result.team.village,
             added=report.added,
             existing=report.existing,
-        )
+        ),
     )
 
 

@@ -86,7 +86,7 @@ async def _render(update: Update, context: CunbotContext, result: SiteResult) ->
             text += "\n" + t(lang, f"site.converted.{result.converted_from}")
     else:
         text = t(lang, f"site.{result.outcome}", name=result.name)
-    await message_of(update).reply_text(text)
+    await context.reply(update, text)
 
 
 def register(app: Application) -> None:

@@ -10,7 +10,7 @@ from telegram.ext import Application, CommandHandler
 
 from bot.context import CunbotContext
 from bot.i18n import t
-from handlers.common import NEW_MESSAGES, ask_service, message_of
+from handlers.common import NEW_MESSAGES, ask_service
 from rules.checkin import local_moment
 from services import spotchecks
 from services.org import team_label
@@ -24,7 +24,7 @@ async def spotcheck(update: Update, context: CunbotContext) -> None:
     )
     if found is not None:
         context.deliverer.kick()
-        await message_of(update).reply_text(ordered_text(await context.lang(update), found))
+        await context.reply(update, ordered_text(await context.lang(update), found))
 
 
 def ordered_text(lang: str, ordered: Ordered) -> str:

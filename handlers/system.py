@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import Forbidden
 from telegram.ext import Application, ApplicationHandlerStop, MessageHandler, filters
 
+from bot import outbox
 from bot.context import CunbotContext
 from handlers.common import NEW_MESSAGES, message_of, reply
 from services import org
@@ -27,8 +27,8 @@ async def migrated(update: Update, context: CunbotContext) -> None:
     team = await org.migrate_chat(context.store, context.now(), old, new)
     if team is not None:
         log.info("team %s moved from chat %s to supergroup %s", team.id, old, new)
-        await context.bot.send_message(
-            new, await context.t(update, "migrated", village=team.village)
+        await context.say(
+            outbox.message(new, await context.t(update, "migrated", village=team.village))
         )
 
 
@@ -48,18 +48,21 @@ async def unknown_command(update: Update, context: CunbotContext) -> None:
 
 
 async def on_error(update: object, context: CunbotContext) -> None:
-    """Log with the update id; tell the person something useful when we can."""
+    """A handler raised. For an update from the inbox, everything it wrote is rolled back and
+    it becomes a dead letter (the inbox tells the person and logs one line); no other handler
+    sees it. Anything else (a job) is logged."""
     update_id = update.update_id if isinstance(update, Update) else None
     error = context.error
-    if isinstance(error, Forbidden):
-        log.warning("update %s: the bot may not write here: %s", update_id, error)
-        return
-    log.error("update %s failed", update_id, exc_info=error)
-    if isinstance(update, Update) and update.effective_message is not None:
-        try:
-            await reply(update, context, "err.internal")
-        except Exception as exc:  # the store itself may be what failed; never raise from here
-            log.warning("update %s: could not tell the user about the failure: %s", update_id, exc)
+    assert error is not None
+    inbox = context.bot_data.inbox
+    if inbox is not None and inbox.failed(update_id, error):
+        raise ApplicationHandlerStop
+    log.error(
+        "%s failed: %s",
+        "job" if context.job else f"update {update_id}",
+        type(error).__name__,
+        exc_info=error,
+    )
 
 
 def register_first(app: Application) -> None:

@@ -52,7 +52,7 @@ async def setup(update: Update, context: CunbotContext) -> None:
     )
     if result.outcome != "already" and not await _bot_reads_group(context, chat_id):
         text += "\n\n" + await context.t(update, "setup.privacy", bot=context.bot.username)
-    await message_of(update).reply_text(text)
+    await context.reply(update, text)
 
 
 async def _bot_reads_group(context: CunbotContext, chat_id: int) -> bool:
@@ -122,7 +122,8 @@ async def team(update: Update, context: CunbotContext) -> None:
         if view.team.township_name
         else t(lang, "team.no_place")
     )
-    await message_of(update).reply_text(
+    await context.reply(
+        update,
         t(
             lang,
             "team.view",
@@ -133,7 +134,7 @@ async def team(update: Update, context: CunbotContext) -> None:
             count=len(view.people),
             people=people,
             sites=sites,
-        )
+        ),
     )
 
 
@@ -156,7 +157,7 @@ async def help_command(update: Update, context: CunbotContext) -> None:
     if group and view.team is None:
         lines.append("")
         lines.append(t(lang, "help.no_team"))
-    await message_of(update).reply_text("\n".join(lines))
+    await context.reply(update, "\n".join(lines))
 
 
 async def lang(update: Update, context: CunbotContext) -> None:

@@ -8,7 +8,8 @@ every team at once, and derives what is due from the database, so a restart lose
   each once;
 - ``spot:tick`` plans each week's scheduled spot checks, starts those whose moment has
   come, and closes every check whose deadline has passed (once, whatever restarts between);
-- ``leave:sweep`` reminds approvers of waiting leave and flags missing returns.
+- ``leave:sweep`` reminds approvers of waiting leave and flags missing returns;
+- ``wire:prune`` forgets handled updates after two days and sent messages after a month.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from telegram.ext import Application
 from bot.config import Settings
 from bot.context import CunbotContext
 from scheduler import leave
+from services.delivery import prune_wire
 from services.digest import plan_digests
 from services.reminders import plan_reminders
 from services.spotchecks import spot_tick
@@ -48,6 +50,12 @@ async def spot_tick_job(context: CunbotContext) -> None:
         context.deliverer.kick()
 
 
+async def prune_wire_job(context: CunbotContext) -> None:
+    inbox, sent = await prune_wire(context.store, context.now())
+    if inbox or sent:
+        log.info("forgot %d handled updates and %d sent messages", inbox, sent)
+
+
 def schedule_all(app: Application[Any, Any, Any, Any, Any, Any], settings: Settings) -> None:
     queue = app.job_queue
     if queue is None:
@@ -65,3 +73,4 @@ def schedule_all(app: Application[Any, Any, Any, Any, Any, Any], settings: Setti
     queue.run_repeating(plan_reminders_job, interval=tick, first=first, name="remind:plan")
     queue.run_repeating(plan_digests_job, interval=tick, first=first, name="digest:plan")
     queue.run_repeating(spot_tick_job, interval=tick, first=first, name="spot:tick")
+    queue.run_repeating(prune_wire_job, interval=timedelta(hours=1), first=60, name="wire:prune")

@@ -1,62 +1,44 @@
-"""The ledger of scheduled messages as the sender sees it: what is due, and each part's fate,
-each in its own transaction so a crash loses at most the part on the wire."""
+"""Who the bot may write to privately, and how long the inbox and outbox remember."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from services import org
+from services.org import TgUser, ensure_person
 from storage.base import Store
-from storage.models import Delivery
+from storage.models import InboxRow, WireView
 
 
-class Ledger:
-    def __init__(self, store: Store) -> None:
-        self._store = store
-
-    async def due(self, now: datetime, limit: int) -> list[Delivery]:
-        async with self._store.transaction() as tx:
-            return await tx.due_deliveries(now, limit)
-
-    async def settle_interrupted(self, now: datetime) -> list[Delivery]:
-        async with self._store.transaction() as tx:
-            return await tx.settle_interrupted(now)
-
-    async def start_part(self, delivery: Delivery, now: datetime) -> None:
-        async with self._store.transaction() as tx:
-            await tx.start_part(delivery.id, now)
-
-    async def part_sent(
-        self, delivery: Delivery, last: bool, now: datetime, uncertain: bool = False
-    ) -> None:
-        async with self._store.transaction() as tx:
-            await tx.part_sent(delivery.id, last, now, uncertain)
-
-    async def part_not_sent(self, delivery: Delivery, error: str, now: datetime) -> None:
-        async with self._store.transaction() as tx:
-            await tx.part_not_sent(delivery.id, error, now)
-
-    async def finish(self, delivery: Delivery, now: datetime) -> None:
-        async with self._store.transaction() as tx:
-            await tx.finish_delivery(delivery.id, now)
-
-    async def failed(
-        self, delivery: Delivery, error: str, now: datetime, *, blocked: bool = False
-    ) -> None:
-        """Refused for good. ``blocked``: the person cannot be written to privately, so
-        their reminders go to the group until they write to the bot again."""
-        async with self._store.transaction() as tx:
-            await tx.delivery_failed(delivery.id, error, now)
-            if blocked and delivery.person_id is not None:
-                await tx.lost_private(delivery.person_id, now)
-
-    async def lang(self, delivery: Delivery, default: str) -> str:
-        private = delivery.chat_id > 0
-        hint = delivery.payload.get("lang") if private else None
-        return await org.chat_lang(self._store, delivery.chat_id, private, hint, default)
-
-
-async def note_private(store: Store, tg_user_id: int, now: datetime) -> bool:
-    """The person wrote to the bot privately: from now on it may write to them."""
+async def note_private(store: Store, user: TgUser, now: datetime) -> bool:
+    """The person wrote to the bot privately (pressing Start counts): from now on it may
+    write to them there. True if that is news."""
     async with store.transaction() as tx:
-        return await tx.note_private(tg_user_id, now)
+        # The person is made here if this is their first word: a Start runs before any other
+        # handler, and the flag must not be lost for want of a row to hold it.
+        await ensure_person(tx, user, now)
+        return await tx.note_private(user.id, now)
+
+
+# Telegram redelivers nothing older than a day; handled updates hold users' texts, so they go.
+KEEP_UPDATES = timedelta(days=2)
+# What was sent is kept a month (the events and the records themselves are kept for ever).
+KEEP_SENT = timedelta(days=30)
+
+
+async def prune_wire(store: Store, now: datetime) -> tuple[int, int]:
+    """Forget handled updates and sent messages past their use: how many of each."""
+    async with store.transaction() as tx:
+        return await tx.prune_inbox(now - KEEP_UPDATES), await tx.prune_outbox(now - KEEP_SENT)
+
+
+async def wire(store: Store, now: datetime) -> WireView:
+    """What ``cunbot inbox`` shows: updates waiting, dead letters, the outbox by state."""
+    async with store.transaction() as tx:
+        return await tx.wire_view(now)
+
+
+async def retry_update(store: Store, inbox_id: int, now: datetime) -> InboxRow | None:
+    """Put a dead letter back in line (a running bot picks it up within half a minute, or
+    the next start does). None if there is no dead letter with that number."""
+    async with store.transaction() as tx:
+        return await tx.retry_update(inbox_id, now)

@@ -33,10 +33,12 @@ REJECT = "leave_reject"
 
 @dataclass(frozen=True)
 class Recipient:
-    """Someone to write to privately, in their language."""
+    """Someone to write to privately, in their language; ``reachable``: the bot may (they
+    wrote to it, and have not blocked it since)."""
 
     person: Person
     lang: str
+    reachable: bool = True
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,13 @@ async def _routed(
     for level in levels:
         for person in await _approvers_at(tx, view.team, level, leave.person_id):
             people.setdefault(person.id, person)
-    approvers = tuple([Recipient(p, await _lang_of(tx, p, default_lang)) for p in people.values()])
+    reachable = await tx.privately_reachable(list(people))
+    approvers = tuple(
+        [
+            Recipient(p, await _lang_of(tx, p, default_lang), p.id in reachable)
+            for p in people.values()
+        ]
+    )
     return Routed(
         view,
         approvers,
@@ -213,12 +221,12 @@ async def record_sent(
     step: int,
     sent: list[tuple[int | None, str, int, int]],
 ) -> None:
-    """Remember the copies sent (person, purpose, chat, message): every change to the
-    request re-renders each one."""
+    """Remember the copies written to the outbox (person, purpose, chat, outbox row): every
+    change to the request re-renders each one."""
     async with store.transaction() as tx:
-        for person_id, purpose, chat_id, message_id in sent:
+        for person_id, purpose, chat_id, outbox_id in sent:
             await tx.add_leave_message(
-                request_id, person_id, purpose, chat_id, message_id, step, now
+                request_id, person_id, purpose, chat_id, step, now, outbox_id=outbox_id
             )
 
 
@@ -233,7 +241,7 @@ class Dialogue:
     kind: LeaveKind | None = None
     first: date | None = None
     last: date | None = None
-    message_id: int | None = None  # the bot's message the buttons are on
+    outbox_id: int | None = None  # the bot's message the buttons are on, as its outbox row
 
     @property
     def earliest(self) -> date:
@@ -255,7 +263,7 @@ class Dialogue:
             "kind": self.kind,
             "first": self.first.isoformat() if self.first else None,
             "last": self.last.isoformat() if self.last else None,
-            "message_id": self.message_id,
+            "outbox_id": self.outbox_id,
         }
 
 
@@ -267,7 +275,7 @@ def _dialogue(payload: dict[str, Any], today: date, policy: Policy) -> Dialogue:
         payload.get("kind"),
         date.fromisoformat(payload["first"]) if payload.get("first") else None,
         date.fromisoformat(payload["last"]) if payload.get("last") else None,
-        payload.get("message_id"),
+        payload.get("outbox_id"),
     )
 
 
@@ -287,15 +295,16 @@ async def start_dialogue(
 
 
 async def dialogue_shown(
-    store: Store, now: datetime, user: TgUser, chat_id: int, message_id: int
+    store: Store, now: datetime, user: TgUser, chat_id: int, outbox_id: int
 ) -> None:
-    """The dialogue's buttons are on this message: only presses on it drive the dialogue."""
+    """The dialogue's buttons are on this message (an outbox row until it is sent): only
+    presses on it drive the dialogue."""
     async with store.transaction() as tx:
         person = await tx.get_person_by_tg(user.id)
         pending = await tx.take_pending(chat_id, person.id, DIALOGUE, now) if person else None
         if person is None or pending is None:
             return
-        payload = {**pending.payload, "message_id": message_id}
+        payload = {**pending.payload, "outbox_id": outbox_id}
         await tx.set_pending(chat_id, person.id, DIALOGUE, payload, now, now + DIALOGUE_WAIT)
 
 
@@ -325,7 +334,8 @@ async def dialogue_step(
         if isinstance(team, Problem):
             return team
         current = _dialogue(pending.payload, _today(team, now), await policy_for(tx, team))
-        if message_id is not None and message_id != current.message_id:
+        shown = await tx.outbox_message_id(current.outbox_id) if current.outbox_id else None
+        if message_id is not None and message_id != shown:
             await _keep(tx, now, person, chat_id, current)
             return Problem("leave.err.dialogue_other")
         if what == "cancel":
@@ -357,7 +367,7 @@ def _advance(d: Dialogue, what: str, value: str) -> Dialogue | Draft | Problem:
         kind = rules.parse_kind(value)
         if kind is None:
             return Problem("leave.err.kind", {"value": value})
-        return Dialogue("first", d.today, d.policy, kind, message_id=d.message_id)
+        return Dialogue("first", d.today, d.policy, kind, outbox_id=d.outbox_id)
     if d.step in ("first", "last"):
         day = date.fromisoformat(value) if what == "day" else rules.parse_day(value, d.today)
         if day is None:
@@ -367,8 +377,8 @@ def _advance(d: Dialogue, what: str, value: str) -> Dialogue | Draft | Problem:
                 "leave.err.range", {"first": d.earliest.isoformat(), "last": d.latest.isoformat()}
             )
         if d.step == "first":
-            return Dialogue("last", d.today, d.policy, d.kind, day, message_id=d.message_id)
-        return Dialogue("reason", d.today, d.policy, d.kind, d.first, day, d.message_id)
+            return Dialogue("last", d.today, d.policy, d.kind, day, outbox_id=d.outbox_id)
+        return Dialogue("reason", d.today, d.policy, d.kind, d.first, day, d.outbox_id)
     reason = value.strip()[: rules.MAX_REASON]
     if what != "text" or not reason:
         return Problem("leave.err.no_reason")

@@ -353,6 +353,8 @@ async def migrate_chat(
     """The group became a supergroup; the team moves with it and is returned. Telegram
     announces it twice (in the old and in the new chat): the second call returns None."""
     async with store.transaction() as tx:
+        # What still waits to be said in the old group goes to the new one.
+        await tx.outbox_move_chat(old_chat_id, new_chat_id)
         if not await tx.migrate_chat(old_chat_id, new_chat_id, now):
             return None
         return await tx.get_team_by_chat(new_chat_id)

@@ -187,14 +187,16 @@ class LeaveDecision:
 
 @dataclass(frozen=True)
 class LeaveMessage:
-    """A copy of a request the bot sent with buttons, to edit when it is decided."""
+    """A copy of a request the bot sent with buttons, to edit when it is decided. A copy still
+    in the outbox has no message id yet; an edit then names its outbox row."""
 
     request_id: int
     person_id: int | None
     purpose: Literal["approver", "member"]
     chat_id: int
-    message_id: int
+    message_id: int | None
     step: int
+    outbox_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -388,3 +390,105 @@ class SpotPlan:
     due_at: datetime
     count: int
     minutes: int
+
+
+# ---------------------------------------------------------------------- the wire
+InboxState = Literal["new", "handled", "dead"]
+
+
+@dataclass(frozen=True)
+class NewUpdate:
+    """An update as it came off the wire, about to be committed to the inbox."""
+
+    update_id: int
+    chat_id: int
+    kind: str
+    payload: str  # the raw JSON
+    received_at: datetime
+    listening_since: datetime
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    id: int
+    update_id: int
+    chat_id: int
+    kind: str
+    payload: str
+    received_at: datetime
+    listening_since: datetime
+    state: InboxState
+    attempts: int = 0
+    handled_at: datetime | None = None
+    error: str | None = None
+
+
+OutboxMethod = Literal[
+    "sendMessage",
+    "sendPhoto",
+    "sendDocument",
+    "editMessageText",
+    "editMessageReplyMarkup",
+    "answerCallbackQuery",
+]
+OutboxState = Literal["due", "sending", "sent", "uncertain", "failed", "expired"]
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """Something to say, as the outbox keeps it until it is sent."""
+
+    chat_id: int
+    method: OutboxMethod
+    params: dict[str, Any] = field(default_factory=dict)
+    file: bytes | None = None  # a photo's or a document's bytes…
+    filename: str | None = None  # …and its name
+    target_id: int | None = None  # an edit of the message this outbox row became
+    gather: bool = False
+    update_id: int | None = None
+    delivery_id: int | None = None
+    last_part: bool = True
+    due_at: datetime | None = None  # None: now
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    chat_id: int
+    method: OutboxMethod
+    params: dict[str, Any]
+    file_id: int | None
+    target_id: int | None
+    gather: bool
+    update_id: int | None
+    delivery_id: int | None
+    last_part: bool
+    state: OutboxState
+    due_at: datetime
+    expires_at: datetime | None
+    attempts: int
+    message_id: int | None
+    created_at: datetime
+    sent_at: datetime | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class OutboxFile:
+    id: int
+    filename: str
+    content: bytes | None
+    tg_file_id: str | None
+
+
+@dataclass(frozen=True)
+class WireView:
+    """What ``cunbot inbox`` shows: the backlog, the dead letters, the outbox."""
+
+    waiting: int
+    oldest_waiting: datetime | None
+    handled_last_hour: int
+    dead: list[InboxRow]
+    outbox: dict[str, int]  # state -> rows
+    oldest_due: datetime | None

@@ -3,6 +3,13 @@
 Writes are serialised by one lock around each transaction. The bot's volume (a few thousand
 check-ins an hour at the scale of a city) is far below what one SQLite writer sustains, and
 one connection means no "database is locked" surprises between concurrent updates.
+
+A *unit* (:meth:`SqliteStore.unit`) makes everything one task does through ``transaction()``
+commit together: the handling of one update, its answers in the outbox and the mark that it
+was handled. Its first block that changes something begins the transaction and holds it (and
+the lock) until the unit ends; later blocks are savepoints, so an exception in one undoes only
+that block, as before. A block that only read commits at once and lets the lock go, so a unit
+that renders a chart after reading its figures holds nothing while it draws.
 """
 
 from __future__ import annotations
@@ -44,9 +51,10 @@ from storage.sqlite_leave import LeaveQueries
 from storage.sqlite_logs import LogQueries
 from storage.sqlite_schedule import ScheduleQueries
 from storage.sqlite_spot import SpotQueries
+from storage.sqlite_wire import WireQueries
 
 
-class SqliteTx(CheckinQueries, LeaveQueries, LogQueries, ScheduleQueries, SpotQueries):
+class SqliteTx(CheckinQueries, LeaveQueries, LogQueries, ScheduleQueries, SpotQueries, WireQueries):
     """One transaction on the shared connection."""
 
     # ------------------------------------------------------------------ people
@@ -498,12 +506,28 @@ class SqliteTx(CheckinQueries, LeaveQueries, LogQueries, ScheduleQueries, SpotQu
         ]
 
 
+class Unit:
+    """What one task has open in the store while its unit runs."""
+
+    def __init__(self) -> None:
+        self.holding = False  # a transaction with changes is open, and the lock is held
+        self.savepoints = 0
+        self.abandoned = False
+
+    def abandon(self) -> None:
+        """Roll back everything the unit wrote when it ends (its handler failed)."""
+        self.abandoned = True
+
+
 class SqliteStore:
     """The store on one SQLite file."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
+        # Keyed by task, not a context variable: a task started inside a unit (the deliverer,
+        # say) must not find itself inside it.
+        self._units: dict[asyncio.Task[Any], Unit] = {}
 
     @classmethod
     async def open(cls, path: str | Path, now: datetime) -> SqliteStore:
@@ -516,6 +540,8 @@ class SqliteStore:
             await conn.execute("PRAGMA journal_mode = WAL")
             await conn.execute("PRAGMA foreign_keys = ON")
             await conn.execute("PRAGMA busy_timeout = 5000")
+            # In WAL mode NORMAL loses nothing when the process dies (SIGKILL, a crash); only
+            # a power cut may undo the last transactions, which FULL would cost a sync each.
             await conn.execute("PRAGMA synchronous = NORMAL")
             await migrate.upgrade(conn, now)
         except BaseException:
@@ -523,24 +549,101 @@ class SqliteStore:
             raise
         return cls(conn)
 
+    def _current(self) -> Unit | None:
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:
+            return None
+        return self._units.get(task) if task is not None else None
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqliteTx]:
-        async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
+        unit = self._current()
+        if unit is None:
+            async with self._lock:
+                await self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield SqliteTx(self._conn)
+                except BaseException:
+                    await self._rollback()
+                    raise
+                await self._conn.execute("COMMIT")
+            return
+        if unit.holding:
+            unit.savepoints += 1
+            name = f"unit_{unit.savepoints}"
+            await self._conn.execute(f"SAVEPOINT {name}")
             try:
                 yield SqliteTx(self._conn)
             except BaseException:
-                await self._conn.execute("ROLLBACK")
+                await self._rollback(f"ROLLBACK TO {name}")
+                await self._conn.execute(f"RELEASE {name}")
                 raise
-            await self._conn.execute("COMMIT")
+            await self._conn.execute(f"RELEASE {name}")
+            return
+        await self._lock.acquire()
+        try:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            before = self._conn.total_changes
+            try:
+                yield SqliteTx(self._conn)
+            except BaseException:
+                await self._rollback()
+                raise
+            if self._conn.total_changes == before:
+                await self._conn.execute("COMMIT")  # it only read: nothing to hold the lock for
+            else:
+                unit.holding = True
+        finally:
+            if not unit.holding:
+                self._lock.release()
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[Unit]:
+        """Everything this task writes until the block ends commits together, or not at all
+        (an exception, or :meth:`Unit.abandon`)."""
+        task = asyncio.current_task()
+        assert task is not None and task not in self._units, "units do not nest"
+        unit = Unit()
+        self._units[task] = unit
+        try:
+            yield unit
+        except BaseException:
+            unit.abandoned = True
+            raise
+        finally:
+            del self._units[task]
+            if unit.holding:
+                unit.holding = False
+                try:
+                    if unit.abandoned:
+                        await self._rollback()
+                    else:
+                        await self._conn.execute("COMMIT")
+                finally:
+                    self._lock.release()
+
+    async def _rollback(self, sql: str = "ROLLBACK") -> None:
+        # Shielded: a second cancellation must not leave the connection inside a
+        # transaction. aiosqlite runs requests in order, so whatever comes next runs after.
+        await asyncio.shield(self._conn.execute(sql))
+
+    @asynccontextmanager
+    async def _exclusive(self) -> AsyncIterator[None]:
+        unit = self._current()
+        if unit is not None and unit.holding:
+            yield
+            return
+        async with self._lock:
+            yield
 
     async def schema_version(self) -> int:
-        async with self._lock:
+        async with self._exclusive():
             return await migrate.current_version(self._conn)
 
     async def pragma(self, name: str) -> Any:
         """A PRAGMA's value, for checks and diagnostics."""
-        async with self._lock, self._conn.execute(f"PRAGMA {name}") as cur:
+        async with self._exclusive(), self._conn.execute(f"PRAGMA {name}") as cur:
             row = await cur.fetchone()
         return row[0] if row else None
 

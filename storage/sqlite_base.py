@@ -70,6 +70,12 @@ class SqliteQueries:
         async with self._conn.execute(sql, tuple(params)) as cur:
             return list(await cur.fetchall())
 
+    async def _named(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+        """Rows keyed by column name, so a mapper never depends on column order."""
+        async with self._conn.execute(sql, tuple(params)) as cur:
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, r, strict=True)) for r in await cur.fetchall()]
+
     async def _run(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Cursor:
         return await self._conn.execute(sql, tuple(params))
 

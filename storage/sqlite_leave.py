@@ -280,25 +280,43 @@ class LeaveQueries(SqliteQueries):
         person_id: int | None,
         purpose: str,
         chat_id: int,
-        message_id: int,
         step: int,
         now: datetime,
+        *,
+        message_id: int | None = None,
+        outbox_id: int | None = None,
     ) -> None:
+        """A copy of the request: a message Telegram made, or one still in the outbox."""
         await self._run(
             """INSERT OR IGNORE INTO leave_messages
-               (request_id, person_id, purpose, chat_id, message_id, step, sent_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?)""",
-            (request_id, person_id, purpose, chat_id, message_id, step, to_db(now)),
+               (request_id, person_id, purpose, chat_id, message_id, outbox_id, step, sent_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            (request_id, person_id, purpose, chat_id, message_id, outbox_id, step, to_db(now)),
         )
 
     async def leave_messages(self, request_id: int) -> list[LeaveMessage]:
-        rows = await self._all(
-            """SELECT request_id, person_id, purpose, chat_id, message_id, step
-               FROM leave_messages
-               WHERE request_id = ? ORDER BY sent_at, message_id""",
+        rows = await self._named(
+            """SELECT m.request_id, m.person_id, m.purpose, m.chat_id,
+                      COALESCE(m.message_id, o.message_id) AS message_id, m.step, m.outbox_id,
+                      o.state AS outbox_state
+               FROM leave_messages m LEFT JOIN outbox o ON o.id = m.outbox_id
+               WHERE m.request_id = ? ORDER BY m.id""",
             (request_id,),
         )
-        return [LeaveMessage(*row) for row in rows]
+        return [
+            LeaveMessage(
+                request_id=r["request_id"],
+                person_id=r["person_id"],
+                purpose=r["purpose"],
+                chat_id=r["chat_id"],
+                message_id=r["message_id"],
+                step=r["step"],
+                outbox_id=r["outbox_id"],
+            )
+            for r in rows
+            # A copy that never arrived (refused, or lost in a crash) has nothing to edit.
+            if r["message_id"] is not None or r["outbox_state"] in ("due", "sending")
+        ]
 
     async def role_holders(
         self,

@@ -102,58 +102,15 @@ class ScheduleQueries(SqliteQueries):
         )
         return [_delivery(r) for r in rows]
 
-    async def start_part(self, delivery_id: int, now: datetime) -> None:
-        """A part is about to go on the wire: if we never hear back, it is not sent again."""
-        await self._run(
-            "UPDATE deliveries SET state = 'sending', updated_at = ? WHERE id = ?",
-            (to_db(now), delivery_id),
-        )
-
-    async def part_sent(
-        self, delivery_id: int, last: bool, now: datetime, uncertain: bool = False
-    ) -> None:
-        """The part went (or, ``uncertain``, may have gone: it is not sent again)."""
-        await self._run(
-            """UPDATE deliveries SET parts_sent = parts_sent + 1, updated_at = ?,
-                   uncertain = uncertain + ?,
-                   state = CASE WHEN ? THEN 'sent' ELSE 'due' END,
-                   sent_at = CASE WHEN ? THEN ? ELSE sent_at END
-               WHERE id = ?""",
-            (to_db(now), int(uncertain), last, last, to_db(now), delivery_id),
-        )
-
-    async def part_not_sent(self, delivery_id: int, error: str, now: datetime) -> None:
-        """Telegram refused for now (a network failure, still too many requests): the part
-        did not go, and is tried again on the next round."""
-        await self._run(
-            "UPDATE deliveries SET state = 'due', error = ?, updated_at = ? WHERE id = ?",
-            (error[:500], to_db(now), delivery_id),
-        )
-
     async def delivery_failed(self, delivery_id: int, error: str, now: datetime) -> None:
         await self._run(
             "UPDATE deliveries SET state = 'failed', error = ?, updated_at = ? WHERE id = ?",
             (error[:500], to_db(now), delivery_id),
         )
 
-    async def settle_interrupted(self, now: datetime) -> list[Delivery]:
-        """After a crash: a part that was on the wire may or may not have arrived. Telegram
-        cannot tell us, so it is skipped (counted as uncertain) and the rest go out."""
-        rows = await self._all(_DELIVERY_SELECT + " WHERE state = 'sending'")
-        await self._run(
-            """UPDATE deliveries SET state = 'due', parts_sent = parts_sent + 1,
-                   uncertain = uncertain + 1, updated_at = ?
-               WHERE state = 'sending'""",
-            (to_db(now),),
-        )
-        return [_delivery(r) for r in rows]
-
-    async def finish_delivery(self, delivery_id: int, now: datetime) -> None:
-        """Every part is accounted for (the last one was uncertain)."""
-        await self._run(
-            "UPDATE deliveries SET state = 'sent', sent_at = ?, updated_at = ? WHERE id = ?",
-            (to_db(now), to_db(now), delivery_id),
-        )
+    async def get_delivery(self, delivery_id: int) -> Delivery | None:
+        row = await self._one(_DELIVERY_SELECT + " WHERE id = ?", (delivery_id,))
+        return _delivery(row) if row else None
 
     async def deliveries(
         self, kind: str | None = None, period: str | None = None
@@ -206,6 +163,19 @@ class ScheduleQueries(SqliteQueries):
             (to_db(now), tg_user_id),
         )
         return cur.rowcount == 1
+
+    async def privately_reachable(self, person_ids: Sequence[int]) -> set[int]:
+        """Of these people, those the bot may write to privately (they wrote to it, and have
+        not blocked it since)."""
+        found: set[int] = set()
+        for chunk in chunks(list(person_ids)):
+            rows = await self._all(
+                f"SELECT id, private_at, private_lost_at FROM people"
+                f" WHERE id IN ({marks(len(chunk))})",
+                chunk,
+            )
+            found |= {r[0] for r in rows if _private(r[1], r[2])}
+        return found
 
     async def lost_private(self, person_id: int, now: datetime) -> None:
         await self._run(

@@ -220,6 +220,10 @@ class BotApiServer:
         # Sends to these chats wait until the test sets the event: a message on the wire.
         self.held: dict[int, asyncio.Event] = {}
         self.holding: set[int] = set()
+        # Methods failing as the network does, until the test clears them: "5xx" answers a
+        # 502, "drop" closes the connection without an answer, "hang" never answers.
+        self.failing: dict[str, str] = {}
+        self.failed_calls: list[tuple[str, str]] = []
         self._sends_by_chat: dict[int, deque[float]] = defaultdict(deque)
         self._sends_all: deque[float] = deque()
         self._updates: list[Json] = []
@@ -230,6 +234,9 @@ class BotApiServer:
         self._callback_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
         self.files: dict[str, bytes] = {}  # what users sent, by file_id, for getFile
+        # What the bot uploaded, by the file_id it was given: a re-send by id is resolved.
+        self.bot_files: dict[str, tuple[str | None, bytes]] = {}
+        self._all_updates: dict[int, Json] = {}
         self._sent_changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._closing = asyncio.Event()
@@ -276,6 +283,9 @@ class BotApiServer:
                 status=400,
             )
         self.calls.append(ApiCall(method, params, time.monotonic()))
+        failure = self.failing.get(method)
+        if failure is not None:
+            return await self._fail(request, method, failure)
         handler = getattr(self, f"_api_{method.lower()}", None)
         if handler is None:
             self.problems.append(f"unknown method {method}")
@@ -299,6 +309,16 @@ class BotApiServer:
                 body["parameters"] = exc.parameters
             return web.json_response(body, status=exc.code)
         return web.json_response({"ok": True, "result": result})
+
+    async def _fail(self, request: web.Request, method: str, how: str) -> web.Response:
+        self.failed_calls.append((method, how))
+        if how == "hang":
+            await self._closing.wait()
+        elif how == "drop":
+            assert request.transport is not None
+            request.transport.abort()
+        body = {"ok": False, "error_code": 502, "description": "Bad Gateway"}
+        return web.json_response(body, status=502)
 
     async def _download(self, request: web.Request) -> web.Response:
         """A file's bytes at the path getFile gave, as Telegram serves them."""
@@ -573,9 +593,13 @@ class BotApiServer:
             raise ApiError(400, "Bad Request: message caption is too long")
         self._check_pace(chat["id"])
         number = next(self._file_ids)
-        content = upload["content"] if isinstance(upload, dict) else None
+        if isinstance(upload, dict):
+            content, filename = upload["content"], upload["filename"]
+        elif upload in self.bot_files:
+            filename, content = self.bot_files[upload]
+        else:
+            raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
         if kind == "document":
-            filename = upload["filename"] if isinstance(upload, dict) else None
             meta: Json = {
                 "file_id": f"doc{number}",
                 "file_unique_id": f"udoc{number}",
@@ -599,6 +623,7 @@ class BotApiServer:
             document=meta if kind == "document" else None,
             photo=meta if kind == "photo" else None,
         )
+        self.bot_files[meta["file_id"]] = (filename, content)
         await self._record(sent)
         body = self._message_json(sent, chat)
         body[kind] = meta if kind == "document" else [meta]
@@ -734,8 +759,29 @@ class BotApiServer:
             update_id = self._next_update_id
             self._next_update_id += 1
             self._updates.append({"update_id": update_id, kind: payload})
+            self._all_updates[update_id] = self._updates[-1]
             self._new_update.notify_all()
         return update_id
+
+    async def push_raw(self, body: Json) -> int:
+        """Queue an update exactly as given (it may be one the bot cannot parse)."""
+        async with self._new_update:
+            update_id = self._next_update_id
+            self._next_update_id += 1
+            self._updates.append({**body, "update_id": update_id})
+            self._all_updates[update_id] = self._updates[-1]
+            self._new_update.notify_all()
+        return update_id
+
+    async def redeliver(self, update_id: int) -> None:
+        """Serve an update again although it was confirmed, as Telegram does when the
+        confirmation never reached it."""
+        async with self._new_update:
+            if all(u["update_id"] != update_id for u in self._updates):
+                self._updates.append(self._all_updates[update_id])
+                self._updates.sort(key=lambda u: u["update_id"])
+            self._confirmed = min(self._confirmed, update_id)
+            self._new_update.notify_all()
 
     def _new_message(self, chat_id: int, user_id: int, date: datetime | None) -> Json:
         if chat_id not in self.chats:

@@ -22,7 +22,7 @@ import pytest
 from bot.app import serve
 from bot.config import Settings, load_settings
 from storage.base import Tx
-from storage.models import Role
+from storage.models import Role, WireView
 from storage.sqlite import SqliteStore
 from tests.botapi_server import BotApiServer, Json, SentMessage
 
@@ -122,6 +122,22 @@ class BotHarness:
         mark = len(self.server.sent)
         await action()
         return await self.server.wait_for(lambda m: m.chat_id == chat_id, after=mark)
+
+    async def settled(self, timeout: float = 10.0) -> None:
+        """Every update received is handled and no message is on the wire: what the server
+        recorded is what the bot's ledger says it sent."""
+
+        async def view(tx: Tx) -> WireView:
+            return await tx.wire_view(self.clock())
+
+        deadline = time.monotonic() + timeout
+        while True:
+            seen = await in_store(self.settings, self.clock, view)
+            if seen.waiting == 0 and not seen.outbox.get("sending"):
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the bot never settled: {seen}")
+            await asyncio.sleep(0.02)
 
     async def barrier(self, chat_id: int, user_id: int) -> None:
         """Every update sent before this one has been handled (updates run in order)."""
@@ -235,6 +251,14 @@ async def township_id(settings: Settings, clock: FakeClock, township: str, count
         await store.close()
 
 
+async def press_start(bot: BotHarness, server: BotApiServer, user_id: int) -> None:
+    """The user opens a private chat with the bot and presses Start: from then on the bot
+    knows it may write to them there."""
+    server.start_private(user_id)
+    # Seeded, as the roles are: the reply to a real Start would sit in every test's transcript.
+    await in_store(bot.settings, bot.clock, lambda tx: tx.note_private(user_id, bot.clock()))
+
+
 @pytest.fixture
 async def county(bot: BotHarness, server: BotApiServer, tmp_path: Path) -> BotHarness:
     """Shangba in Dahai township, Huize county, with its approvers, who started the bot."""
@@ -249,7 +273,7 @@ async def county(bot: BotHarness, server: BotApiServer, tmp_path: Path) -> BotHa
     server.add_user(COORD2, "Zhou")
     for user_id, name in ((COORD, "Zhang"), (COORD2, "Zhou")):
         await grant(bot.settings, bot.clock, user_id, name, Role("coordinator", township_id=dahai))
-        server.start_private(user_id)
+        await press_start(bot, server, user_id)
     store = await SqliteStore.open(bot.settings.database, bot.clock())
     try:
         async with store.transaction() as tx:
@@ -258,7 +282,7 @@ async def county(bot: BotHarness, server: BotApiServer, tmp_path: Path) -> BotHa
     finally:
         await store.close()
     await grant(bot.settings, bot.clock, ADMIN, "Chen", Role("admin", county_id=huize.id))
-    server.start_private(ADMIN)
+    await press_start(bot, server, ADMIN)
     return bot
 
 

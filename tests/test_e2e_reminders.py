@@ -70,6 +70,7 @@ async def test_reminders_fire_at_the_teams_local_time_for_those_who_need_them(
     group = await server.wait_for(lambda m: m.chat_id == GROUP, after=mark)
     assert group.parse_mode == "HTML"
     assert group.content.splitlines()[0] == f'<a href="tg://user?id={LEADER}">Li</a>'
+    await county.settled()
     assert sorted(await planned(county.settings, clock, "remind.open", period)) == [
         f"chat:{GROUP}:sent",
         f"person:{people[MEMBER]}:sent",
@@ -85,6 +86,7 @@ async def test_reminders_fire_at_the_teams_local_time_for_those_who_need_them(
     )
     assert f"tg://user?id={LEADER}" in closing.content
     assert f"tg://user?id={MEMBER}" not in closing.content
+    await county.settled()
     assert await planned(county.settings, clock, "remind.close", period) == [f"chat:{GROUP}:sent"]
     # Li switches his reminders off; in the evening only Wang is reminded, privately.
     off = await ask(server, GROUP, LEADER, "/remind off")
@@ -92,6 +94,7 @@ async def test_reminders_fire_at_the_teams_local_time_for_those_who_need_them(
     assert "You switched off: window opens, window closes, work log, month end." in off.content
     clock.current = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # 17:00
     await server.wait_for(lambda m: m.chat_id == MEMBER and "evening" in m.content, after=mark)
+    await county.settled()
     assert await planned(county.settings, clock, "remind.open", "2026-11-24:evening") == [
         f"person:{people[MEMBER]}:sent"
     ]

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from bot.outbox import Answer, gather
+from rules.chunks import split_lines
 from tests.botapi_server import BotApiServer
 from tests.conftest import ADMIN, LEADER, MEMBER, BotHarness
 
 
-def test_gather_joins_answers_into_messages_that_fit() -> None:
-    answers = [Answer(f"line {i} " + "x" * 90) for i in range(100)]
-    chunks = gather(answers, limit=1000)
+def test_answers_are_joined_into_messages_that_fit() -> None:
+    answers = [f"line {i} " + "x" * 90 for i in range(100)]
+    chunks = split_lines(answers, limit=1000)
     assert all(len(chunk) <= 1000 for chunk in chunks)
-    assert "\n".join(chunks).splitlines() == [a.text for a in answers]
+    assert "\n".join(chunks).splitlines() == answers
     assert len(chunks) == 10
-    assert gather([Answer("one")]) == ["one"]
-    assert gather([]) == []
+    assert split_lines(["one"]) == ["one"]
+    assert split_lines([]) == []
 
 
 async def test_a_429_is_waited_out_and_the_message_still_sent(

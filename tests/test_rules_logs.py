@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from handlers.common import split_lines
+from rules.chunks import split_lines
 from rules.logs import (
     Mentions,
     Pick,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import pytest
 
 from storage import open_store, sqlite_path
 from storage.migrate import available_migrations, upgrade
-from storage.models import Checkin, NewDelivery, Role
+from storage.models import Checkin, NewDelivery, NewUpdate, Outgoing, Role
 from storage.sqlite import SqliteStore
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -245,17 +247,28 @@ async def test_a_part_left_on_the_wire_by_a_crash_is_skipped_not_resent(tmp_path
             planned = NewDelivery("digest.weekly", "2026-W47", "person:1", 1001, NOW)
             assert await tx.add_deliveries([planned, planned], NOW) == 1
             [d] = await tx.due_deliveries(NOW, 10)
-            await tx.part_sent(d.id, False, NOW)
-            await tx.start_part(d.id, NOW)  # part 2 on the wire… and the process dies
+            parts = [
+                Outgoing(1001, "sendMessage", {"text": f"part {i}"}, delivery_id=d.id,
+                         last_part=i == 3)
+                for i in (1, 2, 3)
+            ]  # fmt: skip
+            ids = [await tx.add_outgoing(p, NOW) for p in parts]
+            await tx.queue_delivery(d.id, NOW)
+            assert await tx.due_deliveries(NOW, 10) == []  # rendered: its parts are sent now
+            await tx.outbox_sending([ids[0]], NOW)
+            await tx.outbox_sent([ids[0]], 77, NOW)
+            await tx.outbox_sending([ids[1]], NOW)  # part 2 on the wire… and the process dies
         async with store.transaction() as tx:
-            assert await tx.due_deliveries(NOW, 10) == []  # "sending" is not due
-            [settled] = await tx.settle_interrupted(NOW)
-            assert settled.parts_sent == 1
-            [d] = await tx.due_deliveries(NOW, 10)
-            assert (d.parts_sent, d.uncertain, d.state) == (2, 1, "due")  # part 3 goes next
-            await tx.part_sent(d.id, True, NOW)
+            [settled] = await tx.outbox_settle_interrupted(NOW)
+            assert settled.id == ids[1]
+            assert [r.id for r in await tx.chat_due(1001, 10)] == [ids[2]]  # part 3 goes next
+            [d] = await tx.deliveries("digest.weekly")
+            assert (d.parts_sent, d.uncertain, d.state) == (2, 1, "sending")
+            await tx.outbox_sending([ids[2]], NOW)
+            await tx.outbox_sent([ids[2]], 78, NOW)
             [done] = await tx.deliveries("digest.weekly")
             assert (done.state, done.parts_sent, done.uncertain) == ("sent", 3, 1)
+            assert [r.state for r in await tx.outbox_rows(1001)] == ["sent", "uncertain", "sent"]
             assert await tx.plan_once("digest.weekly", "2026-W47", "county:1", NOW)
             assert not await tx.plan_once("digest.weekly", "2026-W47", "county:1", NOW)
             # A reminder whose window closed while the bot was down is not sent late.
@@ -265,5 +278,114 @@ async def test_a_part_left_on_the_wire_by_a_crash_is_skipped_not_resent(tmp_path
             assert await tx.due_deliveries(NOW + timedelta(hours=2), 10) == []
             [expired] = await tx.deliveries("remind.open")
             assert expired.state == "expired"
+    finally:
+        await store.close()
+
+
+async def test_a_failed_part_fails_its_message_and_the_rest_is_not_sent(tmp_path: Path) -> None:
+    store = await SqliteStore.open(str(tmp_path / "ledger.db"), NOW)
+    try:
+        async with store.transaction() as tx:
+            await tx.add_deliveries([NewDelivery("digest.weekly", "W", "person:1", 5, NOW)], NOW)
+            [d] = await tx.due_deliveries(NOW, 10)
+            first = await tx.add_outgoing(
+                Outgoing(5, "sendMessage", {"text": "a"}, delivery_id=d.id, last_part=False), NOW
+            )
+            await tx.add_outgoing(
+                Outgoing(5, "sendPhoto", {}, file=b"png", filename="c.png", delivery_id=d.id), NOW
+            )
+            await tx.queue_delivery(d.id, NOW)
+            await tx.outbox_failed([first], "Forbidden: bot was blocked by the user", NOW)
+            [d] = await tx.deliveries("digest.weekly")
+            assert (d.state, d.error) == ("failed", "Forbidden: bot was blocked by the user")
+            assert [r.state for r in await tx.outbox_rows(5)] == ["failed", "expired"]
+    finally:
+        await store.close()
+
+
+async def test_the_same_file_is_stored_once_and_sent_by_its_telegram_id(tmp_path: Path) -> None:
+    store = await SqliteStore.open(str(tmp_path / "files.db"), NOW)
+    try:
+        async with store.transaction() as tx:
+            chart = Outgoing(1, "sendPhoto", {}, file=b"\x89PNG" * 100, filename="w.png")
+            a = await tx.add_outgoing(chart, NOW)
+            b = await tx.add_outgoing(replace(chart, chat_id=2), NOW)
+            [ra, rb] = [r for r in await tx.outbox_rows() if r.id in (a, b)]
+            file_id = ra.file_id
+            assert file_id is not None and rb.file_id == file_id
+            await tx.outbox_sending([a], NOW)
+            await tx.outbox_sent([a], 9, NOW, (file_id, "AgAD-telegram"))
+            kept = await tx.outbox_file(file_id)
+            assert (kept.tg_file_id, kept.content) == ("AgAD-telegram", b"\x89PNG" * 100)
+            await tx.outbox_sending([b], NOW)
+            await tx.outbox_sent([b], 10, NOW)
+            await tx.prune_outbox(NOW - timedelta(days=1))  # nothing old enough to forget…
+            assert len(await tx.outbox_rows()) == 2
+            assert (await tx.outbox_file(file_id)).content is None  # …but the bytes go
+    finally:
+        await store.close()
+
+
+async def test_a_unit_commits_together_or_not_at_all(tmp_path: Path) -> None:
+    store = await SqliteStore.open(str(tmp_path / "unit.db"), NOW)
+    try:
+        async with store.unit():
+            async with store.transaction() as tx:
+                await tx.upsert_person(1, "Wang", None, None, None, NOW)
+            async with store.transaction() as tx:
+                await tx.add_outgoing(Outgoing(1, "sendMessage", {"text": "hi"}), NOW)
+        async with store.unit() as unit:
+            async with store.transaction() as tx:
+                await tx.upsert_person(2, "Zhao", None, None, None, NOW)
+            with pytest.raises(ZeroDivisionError):
+                async with store.transaction() as tx:  # a savepoint: only it is undone
+                    await tx.upsert_person(3, "Sun", None, None, None, NOW)
+                    raise ZeroDivisionError
+            async with store.transaction() as tx:
+                assert await tx.get_person_by_tg(2) is not None
+                assert await tx.get_person_by_tg(3) is None
+            unit.abandon()  # the handler failed: nothing of it is kept
+        with pytest.raises(RuntimeError):
+            async with store.unit():
+                async with store.transaction() as tx:
+                    await tx.upsert_person(4, "Li", None, None, None, NOW)
+                raise RuntimeError
+        async with store.transaction() as tx:
+            assert await tx.get_person_by_tg(1) is not None
+            assert [await tx.get_person_by_tg(n) for n in (2, 3, 4)] == [None, None, None]
+            assert [r.params["text"] for r in await tx.outbox_rows()] == ["hi"]
+        # A unit that only read holds nothing: another task writes while it renders.
+        async with store.unit():
+            async with store.transaction() as tx:
+                await tx.get_person_by_tg(1)
+            other = asyncio.create_task(_write(store, 5))
+            await asyncio.wait_for(other, 2)
+    finally:
+        await store.close()
+
+
+async def _write(store: SqliteStore, tg_user_id: int) -> None:
+    async with store.transaction() as tx:
+        await tx.upsert_person(tg_user_id, "X", None, None, None, NOW)
+
+
+async def test_the_inbox_keeps_each_update_once(tmp_path: Path) -> None:
+    store = await SqliteStore.open(str(tmp_path / "inbox.db"), NOW)
+    try:
+        update = NewUpdate(41, -100, "message", '{"update_id": 41}', NOW, NOW)
+        async with store.transaction() as tx:
+            row, _ = await tx.add_updates([update, replace(update, update_id=42)])
+            assert await tx.add_updates([update]) == []  # redelivered: recognised at the door
+            assert [r.update_id for r in await tx.waiting_updates(0, 10)] == [41, 42]
+            assert await tx.update_handled(row.id, NOW)
+            assert not await tx.update_handled(row.id, NOW)
+            [second] = await tx.waiting_updates(0, 10)
+            await tx.update_dead(second.id, "KeyError at handlers/x.py:1", NOW)
+            view = await tx.wire_view(NOW)
+            assert (view.waiting, [d.update_id for d in view.dead]) == (0, [42])
+            assert await tx.retry_update(second.id, NOW) is not None
+            assert await tx.retry_update(second.id, NOW) is None  # no longer a dead letter
+            assert await tx.prune_inbox(NOW + timedelta(days=3)) == 1
+            assert [r.update_id for r in await tx.waiting_updates(0, 10)] == [42]
     finally:
         await store.close()
