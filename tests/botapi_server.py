@@ -17,7 +17,7 @@ import asyncio
 import itertools
 import json
 import time
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -223,6 +223,9 @@ class BotApiServer:
         # Methods failing as the network does, until the test clears them: "5xx" answers a
         # 502, "drop" closes the connection without an answer, "hang" never answers.
         self.failing: dict[str, str] = {}
+        # Called as requests arrive and as batches of updates leave: a test kills the bot there.
+        self.on_call: Callable[[str, Json], None] | None = None
+        self.on_serve: Callable[[list[Json]], None] | None = None
         self.failed_calls: list[tuple[str, str]] = []
         self._sends_by_chat: dict[int, deque[float]] = defaultdict(deque)
         self._sends_all: deque[float] = deque()
@@ -237,6 +240,7 @@ class BotApiServer:
         # What the bot uploaded, by the file_id it was given: a re-send by id is resolved.
         self.bot_files: dict[str, tuple[str | None, bytes]] = {}
         self._all_updates: dict[int, Json] = {}
+        self.served: Counter[int] = Counter()  # how often each update_id was handed out
         self._sent_changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._closing = asyncio.Event()
@@ -283,6 +287,9 @@ class BotApiServer:
                 status=400,
             )
         self.calls.append(ApiCall(method, params, time.monotonic()))
+        await self._touch()  # a test may wait for a call, not only for a message
+        if self.on_call is not None:
+            self.on_call(method, params)
         failure = self.failing.get(method)
         if failure is not None:
             return await self._fail(request, method, failure)
@@ -415,6 +422,9 @@ class BotApiServer:
             while True:
                 pending = [u for u in self._updates if u["update_id"] >= self._confirmed]
                 if pending or self._closing.is_set():
+                    self.served.update(u["update_id"] for u in pending[:limit])
+                    if pending and self.on_serve is not None:
+                        self.on_serve(pending[:limit])
                     return pending[:limit]
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -1023,7 +1033,7 @@ class BotApiServer:
         return found
 
     async def wait_until(self, check: Callable[[], bool], timeout: float = 30.0) -> None:
-        """Until ``check()`` holds over what the bot has sent (re-checked on every send)."""
+        """Until ``check()`` holds over what the bot has sent (re-checked on every call)."""
         async with self._sent_changed:
             try:
                 await asyncio.wait_for(self._sent_changed.wait_for(check), timeout)
@@ -1042,6 +1052,14 @@ class BotApiServer:
             except TimeoutError:
                 raise AssertionError(f"callback query {query_id} was never answered") from None
         return self.callback_answers[query_id]
+
+    def calls_to(self, method: str) -> list[ApiCall]:
+        return [c for c in self.calls if c.method == method]
+
+    @property
+    def last_update_id(self) -> int:
+        """The id of the update queued last."""
+        return self._next_update_id - 1
 
     def pending_updates(self) -> int:
         """Updates not yet confirmed by the bot."""

@@ -112,8 +112,10 @@ class BotHarness:
         mark = len(self.server.sent)
         sent = await self.server.send_text(chat_id, user_id, text)
         message_id = sent["message_id"]
+        # In a group a reminder posted meanwhile (quoting nothing) is not the answer.
+        quoting = (message_id,) if chat_id < 0 else (None, message_id)
         return await self.server.wait_for(
-            lambda m: m.chat_id == chat_id and m.reply_to_message_id in (None, message_id),
+            lambda m: m.chat_id == chat_id and m.reply_to_message_id in quoting,
             after=mark,
         )
 
@@ -124,8 +126,8 @@ class BotHarness:
         return await self.server.wait_for(lambda m: m.chat_id == chat_id, after=mark)
 
     async def settled(self, timeout: float = 10.0) -> None:
-        """Every update received is handled and no message is on the wire: what the server
-        recorded is what the bot's ledger says it sent."""
+        """Every update received is handled and the outbox is empty (nothing due, nothing on
+        the wire): what the server recorded is what the bot's ledger says it sent."""
 
         async def view(tx: Tx) -> WireView:
             return await tx.wire_view(self.clock())
@@ -133,7 +135,7 @@ class BotHarness:
         deadline = time.monotonic() + timeout
         while True:
             seen = await in_store(self.settings, self.clock, view)
-            if seen.waiting == 0 and not seen.outbox.get("sending"):
+            if seen.waiting == 0 and not seen.outbox.get("sending") and not seen.outbox.get("due"):
                 return
             if time.monotonic() > deadline:
                 raise AssertionError(f"the bot never settled: {seen}")
