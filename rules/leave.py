@@ -55,10 +55,11 @@ def length(first: date, last: date) -> int:
     return (last - first).days + 1
 
 
-def route(days: int, policy: Policy) -> tuple[Level, ...]:
-    """The levels a request of ``days`` days goes through, in order."""
+def route(days: int, policy: Policy, *, by_leader: bool = False) -> tuple[Level, ...]:
+    """The levels a request of ``days`` days goes through, in order. A leader's own request
+    skips the leader step: no leader decides on their own or a fellow leader's leave."""
     final: Level = "township" if days <= policy.leave_township_days else "county"
-    return ("leader", final) if policy.leave_leader_step else (final,)
+    return ("leader", final) if policy.leave_leader_step and not by_leader else (final,)
 
 
 def resolve_route(

@@ -66,8 +66,9 @@ class Policy:
     day_rule: DayRule = "any"
     # Leave: up to this many days the township decides, more the county.
     leave_township_days: int = 3
-    # An optional first step at the team's leader, before the township or county.
-    leave_leader_step: bool = False
+    # The team's leader decides first, then the township or county (``leave_leader=off``
+    # sends requests straight to the township or county).
+    leave_leader_step: bool = True
     leave_max_days: int = 30
     # Sick leave may start this many days back (a member falls ill before they can ask).
     leave_sick_back_days: int = 2

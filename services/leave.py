@@ -201,7 +201,9 @@ async def _submit(
     )
     if problem is not None:
         return problem
-    wanted = rules.route(rules.length(draft.first, draft.last), policy)
+    leaders = await tx.role_holders("leader", team_id=team.id)
+    by_leader = any(p.id == person.id for p in leaders)
+    wanted = rules.route(rules.length(draft.first, draft.last), policy, by_leader=by_leader)
     available = {
         level: bool(await _approvers_at(tx, team, level, person.id)) for level in rules.LEVELS
     }

@@ -322,7 +322,7 @@ async def test_rules_show_the_teams_attendance_rules(team: BotHarness) -> None:
         "A day counts with a check-in in any day window",
         "Location accuracy: 200 m or better",
         "Static location accepted but flagged; live location preferred",
-        "Leave: up to 3 days approved by the township, longer by the county",
+        "Leave: first the team leader; then up to 3 days the township, longer the county",
         "At most 30 days per request; sick leave up to 2 days back; approvers reminded after 12 h",
         "Official business is excused leave",
         "Reminders: when a window opens on; 30 min before it closes; work log at 20:30;"

@@ -3,7 +3,9 @@ buttons pressed by the right and the wrong people, races, cancel, /back, reminde
 escalation, and a restart between request and decision.
 
 The team Shangba (HZ-001) sits in Dahai township of Huize county. Dahai has two coordinators;
-Huize has one admin. It is Monday 2026-11-23, 09:30 in Shanghai."""
+Huize has one admin. It is Monday 2026-11-23, 09:30 in Shanghai. Huize has turned the leader
+step off (``leave_leader=off``), so these requests go straight to the township or county; the
+default route, leader first, is in ``test_e2e_leave_leader.py``."""
 
 from __future__ import annotations
 
@@ -30,6 +32,13 @@ from tests.conftest import (
     press,
     run_cli,
 )
+
+
+@pytest.fixture
+async def county(county: BotHarness) -> BotHarness:
+    code, _, err = await run_cli(county.settings, "rules", "--county", "Huize", "leave_leader=off")
+    assert code == 0, err
+    return county
 
 
 def _to(server: BotApiServer, chat_id: int, request_id: int) -> Callable[[SentMessage], bool]:

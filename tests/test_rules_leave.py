@@ -31,20 +31,32 @@ from storage.models import LeaveRequest
 TODAY = date(2026, 11, 23)
 
 
+OFF = Policy(leave_leader_step=False)
+
+
 @pytest.mark.parametrize(
     ("days", "policy", "expected"),
     [
-        (1, DEFAULT_POLICY, ("township",)),
-        (3, DEFAULT_POLICY, ("township",)),
-        (4, DEFAULT_POLICY, ("county",)),
-        (3, Policy(leave_leader_step=True), ("leader", "township")),
-        (10, Policy(leave_leader_step=True), ("leader", "county")),
-        (5, Policy(leave_township_days=7), ("township",)),
-        (1, Policy(leave_township_days=0), ("county",)),
+        # The default: the team's leader first, then the township (up to 3 days) or county.
+        (1, DEFAULT_POLICY, ("leader", "township")),
+        (3, DEFAULT_POLICY, ("leader", "township")),
+        (4, DEFAULT_POLICY, ("leader", "county")),
+        (10, DEFAULT_POLICY, ("leader", "county")),
+        # leave_leader=off: straight to the township or county.
+        (3, OFF, ("township",)),
+        (4, OFF, ("county",)),
+        (5, Policy(leave_township_days=7, leave_leader_step=False), ("township",)),
+        (1, Policy(leave_township_days=0, leave_leader_step=False), ("county",)),
     ],
 )
 def test_route_by_length(days: int, policy: Policy, expected: tuple[str, ...]) -> None:
     assert route(days, policy) == expected
+
+
+@pytest.mark.parametrize("policy", [DEFAULT_POLICY, OFF])
+def test_a_leaders_own_request_skips_the_leader_step(policy: Policy) -> None:
+    assert route(2, policy, by_leader=True) == ("township",)
+    assert route(5, policy, by_leader=True) == ("county",)
 
 
 @pytest.mark.parametrize(

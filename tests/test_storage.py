@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -12,6 +13,8 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
+from rules import policy as policies
+from rules.policy import DEFAULT_POLICY
 from storage import open_store, sqlite_path
 from storage.migrate import available_migrations, upgrade
 from storage.models import Checkin, NewDelivery, NewUpdate, Outgoing, Role
@@ -57,6 +60,42 @@ async def test_upgrade_from_first_version_keeps_data(tmp_path: Path) -> None:
     # Opening again applies nothing more.
     async with aiosqlite.connect(path, isolation_level=None) as conn:
         assert await upgrade(conn, NOW) == []
+
+
+async def test_the_upgrade_makes_the_leader_step_the_default_unless_a_county_chose(
+    tmp_path: Path,
+) -> None:
+    """Policies are stored whole, so a county that never chose ``leave_leader`` holds the old
+    default; the upgrade to version 9 turns it on there, and nowhere it was turned off."""
+    path = tmp_path / "v8.db"
+    old = policies.to_json(replace(DEFAULT_POLICY, leave_leader_step=False))
+    chose_on = policies.to_json(replace(DEFAULT_POLICY, leave_leader_step=True))
+    async with aiosqlite.connect(path, isolation_level=None) as conn:
+        assert await upgrade(conn, NOW, target=8) == list(range(1, 9))
+        for county_id, name in ((1, "Huize"), (2, "Xuanwei"), (3, "Luliang")):
+            await conn.execute(
+                "INSERT INTO counties (id, name, created_at, policy) VALUES (?, ?, ?, ?)",
+                (county_id, name, NOW.isoformat(), old if county_id < 3 else None),
+            )
+        await conn.execute("INSERT INTO meta (key, value) VALUES ('policy.default', ?)", (old,))
+        # Xuanwei's admin turned the leader step on, then off again: an explicit choice.
+        for before, after in ((old, chose_on), (chose_on, old)):
+            await conn.execute(
+                "INSERT INTO events (at, kind, data) VALUES (?, 'policy.set', ?)",
+                (NOW.isoformat(), json.dumps({"county_id": 2, "old": before, "new": after})),
+            )
+    store = await SqliteStore.open(path, NOW)
+    try:
+        async with store.transaction() as tx:
+            leader_first = {
+                county: policies.from_json(await tx.get_policy(county)).leave_leader_step
+                for county in (None, 1, 2, 3)
+            }
+            switched = await tx.events(kind="policy.leader_default")
+    finally:
+        await store.close()
+    assert leader_first == {None: True, 1: True, 2: False, 3: True}
+    assert sorted((e.data["county_id"] or 0) for e in switched) == [0, 1]
 
 
 async def test_transaction_rolls_back_on_error(store: SqliteStore) -> None:
