@@ -447,8 +447,9 @@ class LogQueries(SqliteQueries):
     async def verdict_counts(self, person_id: int, team_id: int, since: date) -> dict[str, int]:
         """A member's visits since ``since`` by their newest verdict (unchecked ones left out)."""
         rows = await self._all(
-            """SELECT m.verdict, COUNT(*) FROM visits v
-               JOIN work_logs l ON l.id = v.log_id
+            # From the member's logs since the day (their index), then each log's visits.
+            """SELECT m.verdict, COUNT(*) FROM work_logs l
+               JOIN visits v ON v.log_id = l.id
                JOIN audit_marks m ON m.id = (SELECT MAX(id) FROM audit_marks
                                              WHERE visit_id = v.id)
                WHERE l.person_id = ? AND l.team_id = ? AND l.local_date >= ?

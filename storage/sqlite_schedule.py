@@ -238,11 +238,13 @@ class ScheduleQueries(SqliteQueries):
         found = []
         for chunk in chunks(list(team_ids)):
             rows = await self._all(
-                f"""SELECT l.team_id, l.person_id, m.verdict, COUNT(*) FROM visits v
+                # From the verdicts of the period (few), not from every visit ever logged: a
+                # verdict counts when it is its visit's newest.
+                f"""SELECT l.team_id, l.person_id, m.verdict, COUNT(*) FROM audit_marks m
+                    JOIN visits v ON v.id = m.visit_id
                     JOIN work_logs l ON l.id = v.log_id
-                    JOIN audit_marks m ON m.id = (SELECT MAX(id) FROM audit_marks
-                                                  WHERE visit_id = v.id)
                     WHERE m.marked_at >= ? AND m.marked_at < ?
+                      AND m.id = (SELECT MAX(id) FROM audit_marks WHERE visit_id = m.visit_id)
                       AND l.team_id IN ({marks(len(chunk))})
                     GROUP BY l.team_id, l.person_id, m.verdict""",
                 (to_db(since), to_db(until), *chunk),

@@ -162,9 +162,10 @@ class WireQueries(SqliteQueries):
         dead = await self._named(
             _INBOX_SELECT + " WHERE state = 'dead' ORDER BY id DESC LIMIT ?", (dead_limit,)
         )
-        states = await self._all(
-            "SELECT state, COUNT(*) FROM outbox WHERE state IN ('due', 'sending') GROUP BY state"
-        )
+        # One count per state, each written out so that its partial index serves it.
+        due = await self._one("SELECT COUNT(*) FROM outbox WHERE state = 'due'")
+        sending = await self._one("SELECT COUNT(*) FROM outbox WHERE state = 'sending'")
+        states = [(k, r[0]) for k, r in (("due", due), ("sending", sending)) if r and r[0]]
         recent = await self._all(
             "SELECT state, COUNT(*) FROM outbox WHERE state NOT IN ('due', 'sending')"
             " AND created_at >= ? GROUP BY state",
