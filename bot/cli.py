@@ -292,7 +292,10 @@ async def _inbox(settings: Settings, action: str | None, inbox_id: int | None) -
     oldest = view.oldest_waiting.isoformat(timespec="seconds") if view.oldest_waiting else "-"
     print(t(lang, "cli.inbox.waiting", count=view.waiting, oldest=oldest))
     print(t(lang, "cli.inbox.handled", count=view.handled_last_hour))
-    states = ", ".join(f"{state} {count}" for state, count in sorted(view.outbox.items()))
+    states = t(lang, "sep.list").join(
+        t(lang, f"cli.inbox.state.{state}", count=count)
+        for state, count in sorted(view.outbox.items())
+    )
     print(t(lang, "cli.inbox.outbox", states=states or "-"))
     print(t(lang, "cli.inbox.dead", count=len(view.dead)))
     for row in view.dead:

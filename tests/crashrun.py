@@ -109,6 +109,16 @@ class CrashRun:
             self.process.send_signal(signal.SIGKILL)
             self.kills += 1
 
+    async def cli(self, *args: str, lang: str = "en") -> str:
+        """``cunbot`` run by an operator on the bot's database; what it printed."""
+        env = {**os.environ, "CUNBOT_DATABASE": str(self.database), "CUNBOT_LANG": lang}
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", *args, env=env, stdout=asyncio.subprocess.PIPE
+        )
+        out, _ = await process.communicate()
+        assert process.returncode == 0
+        return out.decode()
+
     async def dead(self, within: float = 30.0) -> None:
         """Until the armed kill has happened (it fails if the moment never came)."""
         if self.process is not None:

@@ -76,3 +76,7 @@ async def test_sigterm_in_a_paced_burst_exits_in_time_and_loses_nothing(run: Cra
     await run.settle(timeout=120)
     tally = await run.tally()
     assert (tally.lost, tally.answered_twice, tally.unanswered) == (0, 0, 0), tally.line()
+    # The operator's view of it, in Chinese: every answer of the last day sent.
+    view = await run.cli("inbox", lang="zh")
+    assert view.splitlines()[0] == "待处理的更新：0 条（最早收到于 -）"
+    assert view.splitlines()[2].startswith("发件箱（待发，及最近一天）：已发 ")

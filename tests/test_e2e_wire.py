@@ -211,6 +211,7 @@ async def test_the_inbox_command_speaks_chinese(team: BotHarness) -> None:
     code, out, _ = await run_cli(replace(team.settings, lang="zh"), "inbox")
     assert code == 0
     assert out.splitlines()[0].startswith("待处理的更新：0 条")
+    assert out.splitlines()[2].startswith("发件箱（待发，及最近一天）：")
 
 
 # ---------------------------------------------------------------------- a flood in one group
