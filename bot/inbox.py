@@ -228,6 +228,12 @@ class Inbox:
                 self._queues.pop(chat_id, None)
 
     async def _handle(self, row: InboxRow) -> None:
+        # A rescan may queue a row again just as its first handling commits; the chat's queue
+        # runs it after that, when it is no longer waiting.
+        async with self._store.transaction() as tx:
+            current = await tx.inbox_row(row.id)
+        if current is None or current.state != "new":
+            return
         try:
             update = Update.de_json(json.loads(row.payload), self._app.bot)
         except Exception as exc:
