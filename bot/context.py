@@ -145,7 +145,7 @@ class CunbotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any]
 
     async def reply(self, update: Update, text: str, **kw: Any) -> int:
         """Answer the update's message in its chat, quoting it (too long a text goes out in
-        several messages, the first quoting)."""
+        several messages, each quoting it, the buttons on the first). The first one's row."""
         message = update.effective_message
         assert message is not None
         texts = split_lines(text.split("\n")) if len(text) > MAX_MESSAGE else [text]

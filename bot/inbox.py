@@ -103,13 +103,16 @@ class Inbox:
         """Queue the inbox's waiting rows that are not queued yet: what the last run left,
         and what an operator put back with ``cunbot inbox retry``."""
         self._scanned = asyncio.get_running_loop().time()
+        # Taken before reading: a queued row whose handling commits while we read is still
+        # known as queued. Nothing is queued meanwhile (only this task, the fetcher, queues).
+        queued = set(self._queued)
         after, found = 0, 0
         while True:
             async with self._store.transaction() as tx:
                 rows = await tx.waiting_updates(after, BACKLOG_PAGE)
             if not rows:
                 return found
-            fresh = [r for r in rows if r.id not in self._queued]
+            fresh = [r for r in rows if r.id not in queued]
             found += len(fresh)
             self._dispatch(fresh)
             after = rows[-1].id
@@ -228,12 +231,6 @@ class Inbox:
                 self._queues.pop(chat_id, None)
 
     async def _handle(self, row: InboxRow) -> None:
-        # A rescan may queue a row again just as its first handling commits; the chat's queue
-        # runs it after that, when it is no longer waiting.
-        async with self._store.transaction() as tx:
-            current = await tx.inbox_row(row.id)
-        if current is None or current.state != "new":
-            return
         try:
             update = Update.de_json(json.loads(row.payload), self._app.bot)
         except Exception as exc:

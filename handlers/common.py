@@ -15,7 +15,6 @@ from telegram.ext import filters
 
 from bot.context import CunbotContext
 from bot.i18n import t
-from rules.chunks import split_lines
 from rules.policy import Policy, clock_text
 from rules.problems import Problem
 from services.org import TgUser
@@ -70,8 +69,8 @@ async def reply(update: Update, context: CunbotContext, key: str, **params: Any)
 
 async def reply_long(update: Update, context: CunbotContext, lines: list[str]) -> None:
     """A long list in as few messages as fit, each quoting the message it answers."""
-    for text in split_lines(lines):
-        await context.reply(update, text)
+    if lines:
+        await context.reply(update, "\n".join(lines))
 
 
 async def reply_problem(update: Update, context: CunbotContext, problem: Problem) -> int:
