@@ -82,8 +82,8 @@ async def bench_store(names: list[str]) -> None:
             print(f"  {label}: {(time.perf_counter() - began) * 1000:.1f} ms")
 
         async with store.transaction() as tx:
-            day = date(2026, 11, 15)
-            await timed("one day's logs of the team", tx.team_logs(team.id, day, day))
+            one_day = date(2026, 11, 15)
+            await timed("one day's logs of the team", tx.team_logs(team.id, one_day, one_day))
             await timed(
                 "the month's logs of the team",
                 tx.team_logs(team.id, date(2026, 11, 1), date(2026, 11, 30)),
