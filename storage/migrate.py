@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
-
-import aiosqlite
 
 log = logging.getLogger(__name__)
 
@@ -38,21 +37,18 @@ def available_migrations() -> list[Migration]:
     return found
 
 
-async def current_version(conn: aiosqlite.Connection) -> int:
-    await conn.execute(
+def current_version(conn: sqlite3.Connection) -> int:
+    conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
     )
-    async with conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations") as cur:
-        row = await cur.fetchone()
+    row = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()
     return int(row[0]) if row else 0
 
 
-async def upgrade(
-    conn: aiosqlite.Connection, now: datetime, target: int | None = None
-) -> list[int]:
+def upgrade(conn: sqlite3.Connection, now: datetime, target: int | None = None) -> list[int]:
     """Apply the migrations above the file's version (up to ``target``); returns those applied."""
-    version = await current_version(conn)
+    version = current_version(conn)
     applied = []
     for migration in available_migrations():
         if migration.version <= version or (target is not None and migration.version > target):
@@ -67,10 +63,10 @@ async def upgrade(
             "COMMIT;"
         )
         try:
-            await conn.executescript(script)
+            conn.executescript(script)
         except Exception:
             if conn.in_transaction:
-                await conn.execute("ROLLBACK")
+                conn.execute("ROLLBACK")
             raise
         applied.append(migration.version)
     return applied

@@ -10,19 +10,25 @@ was handled. Its first block that changes something begins the transaction and h
 the lock) until the unit ends; later blocks are savepoints, so an exception in one undoes only
 that block, as before. A block that only read commits at once and lets the lock go, so a unit
 that renders a chart after reading its figures holds nothing while it draws.
+
+Statements run on the event loop's thread, not through aiosqlite's worker thread. Every
+statement of the bot's paths is an index lookup of a few microseconds; handing each to a thread
+and waking the loop for its result cost 470–700 µs a statement on a shared 2-core machine
+(``bench/checkin_burst.py``), a hundred times the statement, and capped the bot at ~80 updates
+a second. The one place a statement could wait long is taking the write lock while another
+process (a ``cunbot`` command) writes: that wait is an ``await``, never a blocked loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-import aiosqlite
 
 from storage import migrate
 from storage.models import (
@@ -523,10 +529,14 @@ class Unit:
         self.abandoned = True
 
 
+# How long taking the write lock may wait for another process that holds it.
+BUSY_SECONDS = 5.0
+
+
 class SqliteStore:
     """The store on one SQLite file."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
         # Keyed by task, not a context variable: a task started inside a unit (the deliverer,
@@ -539,21 +549,41 @@ class SqliteStore:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: transactions are ours to begin and end, never implicit.
-        conn = await aiosqlite.connect(str(path), isolation_level=None)
+        conn = sqlite3.connect(str(path), isolation_level=None)
         try:
-            await conn.execute("PRAGMA journal_mode = WAL")
-            await conn.execute("PRAGMA foreign_keys = ON")
-            await conn.execute("PRAGMA busy_timeout = 5000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA foreign_keys = ON")
             # In WAL mode NORMAL loses nothing when the process dies (SIGKILL, a crash); only
             # a power cut may undo the last transactions, which FULL would cost a sync each.
-            await conn.execute("PRAGMA synchronous = NORMAL")
-            await migrate.upgrade(conn, now)
+            conn.execute("PRAGMA synchronous = NORMAL")
+            # Opening may wait for another process's write; it happens before anything else.
+            conn.execute("PRAGMA busy_timeout = 5000")
+            migrate.upgrade(conn, now)
+            # From here on no statement waits (that would hold up the event loop): a busy
+            # write lock is waited for, awaiting, by ``_begin``.
+            conn.execute("PRAGMA busy_timeout = 0")
             for observer in STATEMENT_OBSERVERS:
-                await conn.set_trace_callback(observer)
+                conn.set_trace_callback(observer)
         except BaseException:
-            await conn.close()
+            conn.close()
             raise
         return cls(conn)
+
+    async def _begin(self) -> None:
+        """Take the write lock, waiting (without blocking the loop) while another process
+        holds it."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + BUSY_SECONDS
+        pause = 0.002
+        while True:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or loop.time() >= deadline:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.1)
 
     def _current(self) -> Unit | None:
         try:
@@ -567,37 +597,37 @@ class SqliteStore:
         unit = self._current()
         if unit is None:
             async with self._lock:
-                await self._conn.execute("BEGIN IMMEDIATE")
+                await self._begin()
                 try:
                     yield SqliteTx(self._conn)
                 except BaseException:
-                    await self._rollback()
+                    self._rollback()
                     raise
-                await self._conn.execute("COMMIT")
+                self._conn.execute("COMMIT")
             return
         if unit.holding:
             unit.savepoints += 1
             name = f"unit_{unit.savepoints}"
-            await self._conn.execute(f"SAVEPOINT {name}")
+            self._conn.execute(f"SAVEPOINT {name}")
             try:
                 yield SqliteTx(self._conn)
             except BaseException:
-                await self._rollback(f"ROLLBACK TO {name}")
-                await self._conn.execute(f"RELEASE {name}")
+                self._rollback(f"ROLLBACK TO {name}")
+                self._conn.execute(f"RELEASE {name}")
                 raise
-            await self._conn.execute(f"RELEASE {name}")
+            self._conn.execute(f"RELEASE {name}")
             return
         await self._lock.acquire()
         try:
-            await self._conn.execute("BEGIN IMMEDIATE")
+            await self._begin()
             before = self._conn.total_changes
             try:
                 yield SqliteTx(self._conn)
             except BaseException:
-                await self._rollback()
+                self._rollback()
                 raise
             if self._conn.total_changes == before:
-                await self._conn.execute("COMMIT")  # it only read: nothing to hold the lock for
+                self._conn.execute("COMMIT")  # it only read: nothing to hold the lock for
             else:
                 unit.holding = True
         finally:
@@ -623,16 +653,15 @@ class SqliteStore:
                 unit.holding = False
                 try:
                     if unit.abandoned:
-                        await self._rollback()
+                        self._rollback()
                     else:
-                        await self._conn.execute("COMMIT")
+                        self._conn.execute("COMMIT")
                 finally:
                     self._lock.release()
 
-    async def _rollback(self, sql: str = "ROLLBACK") -> None:
-        # Shielded: a second cancellation must not leave the connection inside a
-        # transaction. aiosqlite runs requests in order, so whatever comes next runs after.
-        await asyncio.shield(self._conn.execute(sql))
+    def _rollback(self, sql: str = "ROLLBACK") -> None:
+        # Not awaited, so no cancellation can leave the connection inside a transaction.
+        self._conn.execute(sql)
 
     @asynccontextmanager
     async def _exclusive(self) -> AsyncIterator[None]:
@@ -645,13 +674,14 @@ class SqliteStore:
 
     async def schema_version(self) -> int:
         async with self._exclusive():
-            return await migrate.current_version(self._conn)
+            row = self._conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+            return int(row.fetchone()[0])
 
     async def pragma(self, name: str) -> Any:
         """A PRAGMA's value, for checks and diagnostics."""
-        async with self._exclusive(), self._conn.execute(f"PRAGMA {name}") as cur:
-            row = await cur.fetchone()
+        async with self._exclusive():
+            row = self._conn.execute(f"PRAGMA {name}").fetchone()
         return row[0] if row else None
 
     async def close(self) -> None:
-        await self._conn.close()
+        self._conn.close()

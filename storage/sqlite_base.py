@@ -4,11 +4,10 @@ row helpers, the audit event writer, and UTC text for timestamps."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
-
-import aiosqlite
 
 from storage.models import Person, Team
 
@@ -57,27 +56,29 @@ def chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
 
 
 class SqliteQueries:
-    """Base of the query classes a transaction is made of."""
+    """Base of the query classes a transaction is made of.
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    Statements run on the caller's thread (see :class:`storage.sqlite.SqliteStore`); the
+    methods stay coroutines so a store that does wait for its database fits the same calls.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
 
-    async def _one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        async with self._conn.execute(sql, tuple(params)) as cur:
-            return await cur.fetchone()
+    async def _one(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        return self._conn.execute(sql, tuple(params)).fetchone()
 
-    async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        async with self._conn.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
+    async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        return self._conn.execute(sql, tuple(params)).fetchall()
 
     async def _named(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
         """Rows keyed by column name, so a mapper never depends on column order."""
-        async with self._conn.execute(sql, tuple(params)) as cur:
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, r, strict=True)) for r in await cur.fetchall()]
+        cur = self._conn.execute(sql, tuple(params))
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
-    async def _run(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Cursor:
-        return await self._conn.execute(sql, tuple(params))
+    async def _run(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        return self._conn.execute(sql, tuple(params))
 
     async def _event(
         self,

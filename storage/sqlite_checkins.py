@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
-
-import aiosqlite
 
 from storage.models import Checkin, Team
 from storage.sqlite_base import TEAM_SELECT, SqliteQueries, from_db, team_from_row, to_db
@@ -83,7 +82,7 @@ class CheckinQueries(SqliteQueries):
                     to_db(c.received_at),
                 ),
             )
-        except aiosqlite.IntegrityError as exc:
+        except sqlite3.IntegrityError as exc:
             if "UNIQUE" not in str(exc):
                 raise
             return None

@@ -6,16 +6,17 @@ import asyncio
 import json
 import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import closing
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import aiosqlite
 import pytest
 
 from rules import policy as policies
 from rules.policy import DEFAULT_POLICY
 from storage import open_store, sqlite_path
+from storage import sqlite as sqlite_store
 from storage.migrate import available_migrations, upgrade
 from storage.models import Checkin, NewDelivery, NewUpdate, Outgoing, Role
 from storage.sqlite import SqliteStore
@@ -38,9 +39,9 @@ async def test_new_file_is_at_latest_version_with_wal_and_foreign_keys(store: Sq
 
 async def test_upgrade_from_first_version_keeps_data(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    async with aiosqlite.connect(path, isolation_level=None) as conn:
-        assert await upgrade(conn, NOW, target=1) == [1]
-        await conn.execute(
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        assert upgrade(conn, NOW, target=1) == [1]
+        conn.execute(
             "INSERT INTO teams (village, tz, chat_id, created_at) VALUES (?, ?, ?, ?)",
             ("Shangba", "Asia/Shanghai", -100, NOW.isoformat()),
         )
@@ -58,8 +59,8 @@ async def test_upgrade_from_first_version_keeps_data(tmp_path: Path) -> None:
     finally:
         await store.close()
     # Opening again applies nothing more.
-    async with aiosqlite.connect(path, isolation_level=None) as conn:
-        assert await upgrade(conn, NOW) == []
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        assert upgrade(conn, NOW) == []
 
 
 async def test_the_upgrade_makes_the_leader_step_the_default_unless_a_county_chose(
@@ -70,17 +71,17 @@ async def test_the_upgrade_makes_the_leader_step_the_default_unless_a_county_cho
     path = tmp_path / "v8.db"
     old = policies.to_json(replace(DEFAULT_POLICY, leave_leader_step=False))
     chose_on = policies.to_json(replace(DEFAULT_POLICY, leave_leader_step=True))
-    async with aiosqlite.connect(path, isolation_level=None) as conn:
-        assert await upgrade(conn, NOW, target=8) == list(range(1, 9))
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        assert upgrade(conn, NOW, target=8) == list(range(1, 9))
         for county_id, name in ((1, "Huize"), (2, "Xuanwei"), (3, "Luliang")):
-            await conn.execute(
+            conn.execute(
                 "INSERT INTO counties (id, name, created_at, policy) VALUES (?, ?, ?, ?)",
                 (county_id, name, NOW.isoformat(), old if county_id < 3 else None),
             )
-        await conn.execute("INSERT INTO meta (key, value) VALUES ('policy.default', ?)", (old,))
+        conn.execute("INSERT INTO meta (key, value) VALUES ('policy.default', ?)", (old,))
         # Xuanwei's admin turned the leader step on, then off again: an explicit choice.
         for before, after in ((old, chose_on), (chose_on, old)):
-            await conn.execute(
+            conn.execute(
                 "INSERT INTO events (at, kind, data) VALUES (?, 'policy.set', ?)",
                 (NOW.isoformat(), json.dumps({"county_id": 2, "old": before, "new": after})),
             )
@@ -134,11 +135,8 @@ async def test_changes_are_audited_and_roles_are_revoked_not_deleted(
         "role.granted",
     ]
     assert all(e.actor_id == person.id for e in events)
-    async with (
-        aiosqlite.connect(tmp_path / "cunbot.db") as conn,
-        conn.execute("SELECT COUNT(*) FROM roles") as cur,
-    ):
-        row = await cur.fetchone()
+    with closing(sqlite3.connect(tmp_path / "cunbot.db")) as conn:
+        row = conn.execute("SELECT COUNT(*) FROM roles").fetchone()
     assert row is not None and row[0] == 2  # the revoked row is still there
 
 
@@ -427,4 +425,42 @@ async def test_the_inbox_keeps_each_update_once(tmp_path: Path) -> None:
             assert await tx.prune_inbox(NOW + timedelta(days=3)) == 1
             assert [r.update_id for r in await tx.waiting_updates(0, 10)] == [42]
     finally:
+        await store.close()
+
+
+async def test_a_write_lock_held_elsewhere_is_awaited_without_holding_up_the_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Statements run on the loop's thread; only taking the write lock can wait (a ``cunbot``
+    command writing meanwhile), and that wait lets everything else run."""
+    path = tmp_path / "busy.db"
+    store = await SqliteStore.open(path, NOW)
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO meta (key, value) VALUES ('other', 'first')")
+
+        async def write() -> str | None:
+            async with store.transaction() as tx:
+                await tx.set_meta("store", "second")
+                return await tx.get_meta("other")
+
+        waiting = asyncio.create_task(write())
+        ticks = 0
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert not waiting.done() and ticks == 20  # the loop ran while the store waited
+        other.execute("COMMIT")
+        assert await asyncio.wait_for(waiting, 5) == "first"  # it saw the other's write
+
+        # A lock never released: the store gives up after BUSY_SECONDS, holding nothing.
+        monkeypatch.setattr(sqlite_store, "BUSY_SECONDS", 0.2)
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            await write()
+        other.execute("ROLLBACK")
+        assert await write() == "first"
+    finally:
+        other.close()
         await store.close()
