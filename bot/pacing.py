@@ -8,8 +8,14 @@ window per chat and one overall (see :mod:`rules.pace`).
 The deliverer asks it first how long a chat must wait (:meth:`PacedRateLimiter.delay`), waits
 as it sees fit (answering buttons meanwhile), then takes the chat's turn (:meth:`reserve`),
 marks the row "on the wire" and sends with ``rate_limit_args=PACED``: only the bot's overall
-pace is then kept, stamped when the request really leaves, so requests that were held up
-between their turn and the wire (the database was busy) never reach Telegram in a bunch.
+pace is then kept.
+
+The overall pace counts a request from the moment it may leave until the *answer* is back,
+plus the window: Telegram counts it on arrival, which is somewhere in between. So however late
+a request leaves (the loop was busy drawing or reading) or however long it travels, no window
+of Telegram's ever sees more than the limit, which stamping a request when it was let go could
+not promise: after a stall, the requests let go before it and those let go after it arrived
+together (``bench/fanout.py`` drew 429s so).
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ import asyncio
 import logging
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -64,7 +71,10 @@ class PacedRateLimiter(BaseRateLimiter[str]):
         self._max_retries = max_retries
         self._clock = clock
         self._sends: dict[object, deque[float]] = defaultdict(deque)
-        self._all: deque[float] = deque()
+        # Overall: requests on the wire, and when each answered one stops counting.
+        self._on_wire = 0
+        self._counted_until: deque[float] = deque()
+        self._answered = asyncio.Event()
         self._chat_locks: dict[object, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._all_lock = asyncio.Lock()
 
@@ -93,28 +103,40 @@ class PacedRateLimiter(BaseRateLimiter[str]):
             sends.append(now)
             _trim(sends, now, limit)
 
-    async def _overall_turn(self) -> None:
-        async with self._all_lock:
-            await _sleep_until(next_send_at(self._all, self._clock(), self._overall), self._clock)
-            now = self._clock()
-            self._all.append(now)
-            _trim(self._all, now, self._overall)
+    @asynccontextmanager
+    async def _overall_turn(self) -> AsyncIterator[None]:
+        """Hold one of the overall limit's places from before the request leaves until a
+        window after its answer came back."""
+        async with self._all_lock:  # waiters take places in the order they came
+            while True:
+                now = self._clock()
+                while self._counted_until and self._counted_until[0] <= now:
+                    self._counted_until.popleft()
+                if self._on_wire + len(self._counted_until) < self._overall.count:
+                    break
+                if self._counted_until:
+                    await _sleep_until(self._counted_until[0], self._clock)
+                else:  # every place is on the wire: the first answer frees one later
+                    self._answered.clear()
+                    await self._answered.wait()
+            self._on_wire += 1
+        try:
+            yield
+        finally:
+            self._on_wire -= 1
+            # The window is the same for all, so these stay in order.
+            self._counted_until.append(self._clock() + self._overall.window)
+            self._answered.set()
 
     async def _wait_turn(self, chat_id: object) -> None:
+        """The chat's next turn: under the chat's lock no other send takes the slot."""
         sends = self._sends[chat_id]
         limit = self._limit_for(chat_id)
         async with self._chat_locks[chat_id]:
-            # Under the chat's lock no other send to it can take the slot we wait for.
             await _sleep_until(next_send_at(sends, self._clock(), limit), self._clock)
-            async with self._all_lock:
-                await _sleep_until(
-                    next_send_at(self._all, self._clock(), self._overall), self._clock
-                )
-                now = self._clock()
-                self._all.append(now)
-                sends.append(now)
-                _trim(self._all, now, self._overall)
-                _trim(sends, now, limit)
+            now = self._clock()
+            sends.append(now)
+            _trim(sends, now, limit)
 
     async def process_request(
         self,
@@ -128,15 +150,18 @@ class PacedRateLimiter(BaseRateLimiter[str]):
         if rate_limit_args == PACED:
             # The chat's turn is taken; the overall pace is kept now, as it leaves. A 429 is
             # the caller's to handle.
-            if _counted(endpoint):
-                await self._overall_turn()
-            return await callback(*args, **kwargs)
+            if not _counted(endpoint):
+                return await callback(*args, **kwargs)
+            async with self._overall_turn():
+                return await callback(*args, **kwargs)
         counted = _counted(endpoint) and "chat_id" in data
         for attempt in range(self._max_retries + 1):
-            if counted:
-                await self._wait_turn(data["chat_id"])
             try:
-                return await callback(*args, **kwargs)
+                if not counted:
+                    return await callback(*args, **kwargs)
+                await self._wait_turn(data["chat_id"])
+                async with self._overall_turn():
+                    return await callback(*args, **kwargs)
             except RetryAfter as exc:
                 if attempt == self._max_retries:
                     raise
