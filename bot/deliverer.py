@@ -102,6 +102,7 @@ class Deliverer:
         self._default_lang = default_lang
         self._limiter = limiter
         self._in_flight = asyncio.Semaphore(in_flight)
+        self._on_wire = 0  # requests sent whose answer has not come back
         self._workers: dict[int, _Worker] = {}
         self._answers: dict[int, list[float]] = defaultdict(list)  # gathered answers per group
         self._round_task: asyncio.Task[None] | None = None
@@ -165,8 +166,14 @@ class Deliverer:
         for task in pending:
             task.cancel()
         if pending:
+            on_wire = self._on_wire  # the rest wait for their pace, unsent, in the outbox
             await asyncio.wait(pending, timeout=1.0)
-            log.warning("stopped with %d requests on the wire (counted as uncertain)", len(pending))
+            log.warning(
+                "stopped with %d requests on the wire (counted as uncertain); "
+                "%d chats' messages wait in the outbox for the next start",
+                on_wire,
+                len(pending),
+            )
 
     # ------------------------------------------------------------------ scheduled messages
     async def _round(self) -> None:
@@ -352,7 +359,11 @@ class Deliverer:
                     await self._limiter.reserve(chat_id)
                 async with self._store.transaction() as tx:
                     await tx.outbox_sending(ids, self._clock())
-                message_id, tg_file = await self._request(chat_id, rows)
+                self._on_wire += 1
+                try:
+                    message_id, tg_file = await self._request(chat_id, rows)
+                finally:
+                    self._on_wire -= 1
         except ChatMigrated as exc:
             async with self._store.transaction() as tx:
                 await tx.outbox_retry(ids, self._clock(), str(exc), undo_attempt=True)
