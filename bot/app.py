@@ -13,6 +13,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
 import handlers
+from bot import render
 from bot.clock import Clock, system_clock
 from bot.config import Settings
 from bot.context import BotData, CunbotContext
@@ -135,6 +136,7 @@ async def on_shutdown(app: CunbotApp, deadline: float) -> None:
         await app.bot_data.inbox.stop(grace=max(0.5, (deadline - time.monotonic()) / 3))
     if app.bot_data.deliverer is not None:
         await app.bot_data.deliverer.close(grace=max(0.5, deadline - time.monotonic() - 1.0))
+    render.shutdown()
 
 
 async def serve(settings: Settings, stop: asyncio.Event, clock: Clock = system_clock) -> None:

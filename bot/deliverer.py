@@ -47,11 +47,11 @@ from telegram.error import (
     TelegramError,
 )
 
-from bot import outbox
+from bot import outbox, render
 from bot.i18n import t
 from bot.pacing import PACED, PacedRateLimiter, retry_seconds
 from reports import spot, text
-from reports.parts import Part, digest_parts
+from reports.parts import Part
 from rules.chunks import MAX_MESSAGE
 from rules.digest import is_late
 from rules.pace import GROUP_ANSWERS, next_send_at
@@ -268,12 +268,12 @@ class Deliverer:
         return [Part(spot.summary_text(lang, report))]
 
     async def _digest_parts(self, d: Delivery, lang: str, late: bool) -> list[Part] | None:
-        digest = await scheduled_digest(self._store, self._clock(), d)
-        if digest is None:
+        records = await scheduled_digest(self._store, self._clock(), d)
+        if records is None:
             return None
         tz = d.payload.get("tz") or "UTC"
         due_local = d.due_at.astimezone(ZoneInfo(tz)) if late else None
-        return await digest_parts(lang, digest, due_local)
+        return await render.digest_parts_of(lang, records, due_local)
 
     # ------------------------------------------------------------------ one chat
     async def _chat(self, chat_id: int, worker: _Worker) -> None:

@@ -3,17 +3,16 @@ and noting who wrote to the bot privately (so reminders may go to them there).""
 
 from __future__ import annotations
 
-import asyncio
 from typing import TypeVar
 
 from telegram import Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
-from bot import outbox
+from bot import outbox, render
 from bot.context import CunbotContext
 from bot.i18n import t
 from handlers.common import NEW_MESSAGES, ask_service, message_of, reminder_states, tg_user
-from reports.parts import Part, digest_parts, export_parts
+from reports.parts import Part
 from rules.reminders import KINDS
 from services import delivery, digest, reminders
 from services.reminders import ReminderView
@@ -31,7 +30,7 @@ async def digest_command(update: Update, context: CunbotContext) -> None:
     """``/digest [last|this|<day>|<YYYY-Www>|month [YYYY-MM]] [team code]``."""
     found = await ask_service(update, context, digest.digest_on_demand)
     if found is not None:
-        parts = await digest_parts(await context.lang(update), found)
+        parts = await render.digest_parts(await context.lang(update), found)
         await _send_parts(update, context, parts)
 
 
@@ -39,7 +38,7 @@ async def export_command(update: Update, context: CunbotContext) -> None:
     """``/export <from> <to> [team code]``: an XLSX of every record, and the days as CSV."""
     found = await ask_service(update, context, digest.export_records)
     if found is not None:
-        parts = await asyncio.to_thread(export_parts, await context.lang(update), found)
+        parts = await render.export_parts(await context.lang(update), found)
         await _send_parts(update, context, parts)
 
 

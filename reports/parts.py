@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,9 +23,9 @@ class Part:
     location_button: str | None = None
 
 
-async def digest_parts(lang: str, digest: Digest, late_since: datetime | None = None) -> list[Part]:
+def digest_parts(lang: str, digest: Digest, late_since: datetime | None = None) -> list[Part]:
     """A digest as three messages: the text, the chart with its legend, the spreadsheet.
-    Drawing runs in a worker thread so the bot goes on answering meanwhile."""
+    The bot runs this in its drawing process (:mod:`bot.render`)."""
     title = text.title(lang, digest.period, digest.name)
     body = text.digest_text(
         lang,
@@ -39,12 +38,10 @@ async def digest_parts(lang: str, digest: Digest, late_since: datetime | None = 
         spot.rule_text(lang, next(iter(digest.policies.values()))) if digest.policies else None,
     )
     if digest.townships:
-        png, labels = await asyncio.to_thread(chart.rollup_png, title, digest.townships)
+        png, labels = chart.rollup_png(title, digest.townships)
     else:
-        png, labels = await asyncio.to_thread(chart.grid_png, title, digest.days, digest.teams)
-    xlsx = await asyncio.to_thread(
-        sheet.digest_xlsx, lang, digest.days, digest.teams, digest.townships
-    )
+        png, labels = chart.grid_png(title, digest.days, digest.teams)
+    xlsx = sheet.digest_xlsx(lang, digest.days, digest.teams, digest.townships)
     stem = f"cunbot-{digest.period.kind}-{digest.period.key}"
     return [
         Part(body),

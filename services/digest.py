@@ -51,16 +51,36 @@ SCHEDULE_SINCE = "schedule.since"
 DIGEST_KINDS: tuple[DigestKind, ...] = ("weekly", "monthly")
 
 
-async def area_figures(
-    tx: Tx, teams: list[Team], period: Period, now: datetime
-) -> tuple[list[TeamFigures], dict[int, Policy]]:
-    """Every member's figures in these teams, read in a few grouped queries."""
-    if not teams:
-        return [], {}
+@dataclass(frozen=True)
+class DigestRecords:
+    """What a digest is computed from, read in one transaction. Plain data: the figures are
+    computed (and drawn) outside the transaction, in the drawing process for scheduled
+    digests, so the store's lock is held only while the rows are read."""
+
+    scope: ScopeKind
+    name: str
+    period: Period
+    today: date
+    clock: time  # the local time on ``today``
+    teams: tuple[Team, ...]
+    members: dict[int, list[MemberRecord]]  # by team id
+    policies: dict[int, Policy]  # by team id
+    summaries: frozenset[int]  # teams whose monthly summary for the period's month is in
+
+
+async def read_digest(
+    tx: Tx, scope: ScopeKind, name: str, teams: list[Team], period: Period, now: datetime
+) -> DigestRecords:
+    """Every member's records in these teams, read in a few grouped queries."""
     ids = [t.id for t in teams]
-    tz = teams[0].tz  # a county keeps one time zone; its teams' days line up
+    tz = teams[0].tz if teams else "UTC"  # a county keeps one time zone; its days line up
     local = local_moment(now, tz)
     today, clock = local.date(), local.time().replace(tzinfo=None)
+    members: dict[int, list[MemberRecord]] = defaultdict(list)
+    policies: dict[int, Policy] = {}
+    summaries: frozenset[int] = frozenset()
+    if not teams:
+        return DigestRecords(scope, name, period, today, clock, (), {}, {}, summaries)
     first = records_from(period.first, period.last, today)
     as_of = min(period.last, today)
     leave_until = max(period.last, month_bounds(as_of)[1])
@@ -79,8 +99,6 @@ async def area_figures(
     for team_id, person_id, verdict, count in await tx.area_verdicts(ids, since, until):
         verdicts[(team_id, person_id)][verdict] = count
     spot = await spot_records(tx, ids, rotation_start(period.last), period.last)
-    members: dict[int, list[MemberRecord]] = defaultdict(list)
-    policies: dict[int, Policy] = {}
     by_county: dict[int | None, Policy] = {}
     for team in teams:
         if team.county_id not in by_county:
@@ -102,19 +120,12 @@ async def area_figures(
                 *_spot_counts(spot.get(key), period),
             )
         )
-    figures = [
-        TeamFigures(
-            team.id,
-            team_label(team),
-            team.township_name or "",
-            tuple(
-                member_figures(r, policies[team.id], period.first, period.last, today, clock)
-                for r in members[team.id]
-            ),
-        )
-        for team in teams
-    ]
-    return figures, policies
+    if period.kind == "monthly":
+        sent = await tx.month_summaries(period.key, ids)
+        summaries = frozenset(s.team_id for s in sent)
+    return DigestRecords(
+        scope, name, period, today, clock, tuple(teams), dict(members), policies, summaries
+    )
 
 
 def _spot_counts(record: SpotRecord | None, period: Period) -> tuple[int, int]:
@@ -125,24 +136,39 @@ def _spot_counts(record: SpotRecord | None, period: Period) -> tuple[int, int]:
     return within, len(record.findings)
 
 
+def compute_digest(records: DigestRecords) -> Digest:
+    """The digest's figures from its records; no I/O."""
+    period, policies = records.period, records.policies
+    figures = [
+        TeamFigures(
+            team.id,
+            team_label(team),
+            team.township_name or "",
+            tuple(
+                member_figures(
+                    r, policies[team.id], period.first, period.last, records.today, records.clock
+                )
+                for r in records.members.get(team.id, [])
+            ),
+        )
+        for team in records.teams
+    ]
+    return Digest(
+        period,
+        records.scope,
+        records.name,
+        tuple(period_days(period.first, period.last)),
+        tuple(attention_order(figures)),
+        tuple(roll_up(figures)) if records.scope in ("county", "area") else (),
+        policies,
+        records.summaries,
+    )
+
+
 async def build_digest(
     tx: Tx, scope: ScopeKind, name: str, teams: list[Team], period: Period, now: datetime
 ) -> Digest:
-    figures, policies = await area_figures(tx, teams, period, now)
-    summaries: frozenset[int] = frozenset()
-    if period.kind == "monthly":
-        sent = await tx.month_summaries(period.key, [t.id for t in teams])
-        summaries = frozenset(s.team_id for s in sent)
-    return Digest(
-        period,
-        scope,
-        name,
-        tuple(period_days(period.first, period.last)),
-        tuple(attention_order(figures)),
-        tuple(roll_up(figures)) if scope in ("county", "area") else (),
-        policies,
-        summaries,
-    )
+    return compute_digest(await read_digest(tx, scope, name, teams, period, now))
 
 
 # ---------------------------------------------------------------------- who asks for what
@@ -360,8 +386,9 @@ def _digest_recipients(
     return out
 
 
-async def scheduled_digest(store: Store, now: datetime, delivery: Delivery) -> Digest | None:
-    """The digest a planned delivery stands for; None if its place no longer exists."""
+async def scheduled_digest(store: Store, now: datetime, delivery: Delivery) -> DigestRecords | None:
+    """The records of the digest a planned delivery stands for (its figures are computed
+    where it is drawn); None if its place no longer exists."""
     payload = delivery.payload
     kind: DigestKind = "monthly" if delivery.kind == "digest.monthly" else "weekly"
     period = Period(kind, date.fromisoformat(payload["first"]), date.fromisoformat(payload["last"]))
@@ -378,7 +405,7 @@ async def scheduled_digest(store: Store, now: datetime, delivery: Delivery) -> D
             name = teams[0].county_name or "" if teams else ""
         if not teams:
             return None
-        return await build_digest(tx, scope, name, teams, period, now)
+        return await read_digest(tx, scope, name, teams, period, now)
 
 
 async def schedule_begins(store: Store, now: datetime) -> None:
