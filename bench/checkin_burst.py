@@ -38,7 +38,6 @@ from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
 from bench import city as cities
 from bench.city import City, Size
-from bot.app import serve
 from bot.config import load_settings
 from tests.botapi_server import BotApiServer, Json
 
@@ -113,19 +112,9 @@ async def run_bot(
     server = BotApiServer(clock=clock)
     work.register(server)
     await server.start()
-    settings = load_settings(
-        {
-            "CUNBOT_TOKEN": server.token,
-            "CUNBOT_API_URL": server.url,
-            "CUNBOT_DATABASE": str(work.path),
-            "CUNBOT_LANG": "en",
-        }
-    )
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(settings, stop, clock))
+    stop, task = await cities.start_bot(work, server, clock, CUNBOT_LANG="en")
     reader = sqlite3.connect(work.path, timeout=30)
     try:
-        await _polling(server)
         driver = Driver(work, server)
         base = _handled(reader)
         started = time.perf_counter()
@@ -261,19 +250,15 @@ async def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, nargs="+", default=[0, 90, 180])
     parser.add_argument("--updates", type=int, default=10_000)
-    parser.add_argument("--teams", type=int, default=Size.teams)
-    parser.add_argument("--members", type=int, default=Size.members)
+    cities.add_size_arguments(parser)
     args = parser.parse_args(argv)
-    size = Size(teams=args.teams, members=args.members,
-                townships=max(1, args.teams * 130 // 2290),
-                counties=max(1, args.teams * 10 // 2290))  # fmt: skip
+    size = cities.size_of(args)
     results = {d: await measure(d, args.updates, size) for d in args.days}
     if len(results) > 1:
         first = results[args.days[0]]
         print("\nagainst the first history (1.00 = the same):")
         for d, r in results.items():
             print(f"  {d:>3} days: bot/bare+insert {r['rate'] / r['floor']:.2f}, "
-                  f"rate {r['rate'] / first['rate']:.2f}×, "
                   f"share p50 {r['p50_share'] / first['p50_share']:.2f}×, "
                   f"move p50 {r['p50_move'] / first['p50_move']:.2f}×")  # fmt: skip
 

@@ -13,14 +13,18 @@ by its size, history and schema version) and copied for each run.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import shutil
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from bot.app import serve
+from bot.config import load_settings
 from services.admin import import_org
 from services.digest import SCHEDULE_SINCE
 from storage.migrate import available_migrations
@@ -32,6 +36,7 @@ CACHE = Path(__file__).parent / ".cache"
 TZ = "Asia/Shanghai"
 HEADER = "county,township,team_code,village,tz,site_name,latitude,longitude,radius_m\n"
 HOUSEHOLDS = 30  # a team's register
+BUILD = 2  # the builder's version
 
 
 @dataclass(frozen=True)
@@ -246,6 +251,8 @@ def _repeat_weeks(path: Path, first_day: date, days: int) -> None:
         span = {t: conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {t}").fetchone()[0]
                 for t in ("checkins", "work_logs")}  # fmt: skip
         step = max(span.values()) + 1
+        # Events of the template week only: later weeks' copies are not copied again.
+        template_end = (first_day + timedelta(days=WEEK)).isoformat()
         for week in range(1, (days + WEEK - 1) // WEEK):
             shift = week * WEEK
             last = (first_day + timedelta(days=days - 1 - shift)).isoformat()
@@ -263,7 +270,7 @@ def _repeat_weeks(path: Path, first_day: date, days: int) -> None:
                         values.append(f"{c} + {week * step}")
                     else:
                         values.append(c)
-                where = _where(table, last, moments[0], step)
+                where = _where(table, last, template_end, step)
                 conn.execute(
                     f"INSERT INTO {table} ({', '.join(columns)}) "
                     f"SELECT {', '.join(values)} FROM {table} WHERE {where}"
@@ -274,7 +281,7 @@ def _repeat_weeks(path: Path, first_day: date, days: int) -> None:
         conn.close()
 
 
-def _where(table: str, last: str, moment: str, step: int) -> str:
+def _where(table: str, last: str, template_end: str, step: int) -> str:
     """The template week's rows whose copy still falls before the benchmark's day."""
     if table == "checkins":
         return f"message_id < {step} AND local_date <= '{last}'"
@@ -282,12 +289,19 @@ def _where(table: str, last: str, moment: str, step: int) -> str:
         return f"id < {step} AND local_date <= '{last}'"
     if table in ("log_revisions", "visits"):
         return f"log_id IN (SELECT id FROM work_logs WHERE id < {step} AND local_date <= '{last}')"
-    return f"kind IN ('log.written', 'visit.added') AND {moment} <= '{last}T23:59:59'"
+    return (
+        f"kind IN ('log.written', 'visit.added') AND at < '{template_end}'"
+        f" AND at <= '{last}T23:59:59'"
+    )
 
 
 async def build(days: int = 90, size: Size = Size(), today: date = date(2026, 11, 23)) -> City:
     """The city with ``days`` of history, from the cache when it was built before."""
-    name = f"city-{size.teams}t-{size.members}m-{days}d-v{len(available_migrations())}-{today}.db"
+    # Named by what it holds: a changed builder (BUILD) or schema builds a new one.
+    name = (
+        f"city-{size.teams}t-{size.members}m-{days}d-{today}"
+        f"-v{len(available_migrations())}-b{BUILD}.db"
+    )
     cached = CACHE / name
     city = City(cached, size, days, today)
     if not cached.exists():
@@ -334,3 +348,38 @@ def copy(
         conn.commit()
         conn.close()
     return City(target, city.size, city.days, city.today)
+
+
+def add_size_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--teams", type=int, default=Size.teams)
+    parser.add_argument("--members", type=int, default=Size.members)
+
+
+def size_of(args: argparse.Namespace) -> Size:
+    """A city of the asked size, with townships and counties in the default's proportions."""
+    return Size(
+        teams=args.teams,
+        members=args.members,
+        townships=max(1, args.teams * Size.townships // Size.teams),
+        counties=max(1, args.teams * Size.counties // Size.teams),
+    )
+
+
+async def start_bot(
+    city: City, server: BotApiServer, clock: Callable[[], datetime], **env: str
+) -> tuple[asyncio.Event, asyncio.Task[None]]:
+    """The real bot (``serve``) on the city's file, polling the offline server; set the
+    event to stop it, then await the task."""
+    settings = load_settings(
+        {
+            "CUNBOT_TOKEN": server.token,
+            "CUNBOT_API_URL": server.url,
+            "CUNBOT_DATABASE": str(city.path),
+            **env,
+        }
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(settings, stop, clock))
+    while not any(c.method == "getUpdates" for c in server.calls):
+        await asyncio.sleep(0.01)
+    return stop, task

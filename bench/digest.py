@@ -29,7 +29,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bench import city as cities
-from bench.city import City, Size
+from bench.city import City
 from reports.parts import digest_parts, export_parts
 from rules.digest import Digest, Period
 from rules.problems import Problem
@@ -110,7 +110,7 @@ async def drawing(built: dict[str, list[Digest]]) -> float:
     for label in ("team weekly", "township weekly", "county weekly"):
         started = time.process_time()
         for digest in built[label]:
-            parts = await digest_parts("zh", digest)
+            parts = digest_parts("zh", digest)
             assert parts[1].photo and parts[2].document
         counts[label] = (len(built[label]), time.process_time() - started)
     total = time.process_time() - cpu
@@ -161,12 +161,9 @@ async def answers(store: SqliteStore, city: City) -> float:
 async def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=90)
-    parser.add_argument("--teams", type=int, default=Size.teams)
-    parser.add_argument("--members", type=int, default=Size.members)
+    cities.add_size_arguments(parser)
     args = parser.parse_args(argv)
-    size = Size(teams=args.teams, members=args.members,
-                townships=max(1, args.teams * 130 // 2290),
-                counties=max(1, args.teams * 10 // 2290))  # fmt: skip
+    size = cities.size_of(args)
     city = await cities.build(args.days, size)
     with tempfile.TemporaryDirectory() as folder:
         work = cities.copy(city, Path(folder))
