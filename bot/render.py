@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
@@ -34,12 +36,29 @@ def _workers() -> int:
     return max(1, min(4, (os.cpu_count() or 2) - 1))
 
 
+def _outlive_nobody(parent: int) -> None:
+    """In a drawing process: exit when the bot's process is gone. Killed (SIGKILL, a crash) it
+    cannot say so, and a pool's worker would otherwise wait for work for ever."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="render:parent", daemon=True).start()
+
+
 def _executor() -> ProcessPoolExecutor:
     global _pool
     if _pool is None:
         # spawn, not fork: the bot's process has threads and an event loop a fork would copy.
         context = multiprocessing.get_context("spawn")
-        _pool = ProcessPoolExecutor(max_workers=_workers(), mp_context=context)
+        _pool = ProcessPoolExecutor(
+            max_workers=_workers(),
+            mp_context=context,
+            initializer=_outlive_nobody,
+            initargs=(os.getpid(),),
+        )
     return _pool
 
 
