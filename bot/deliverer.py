@@ -357,13 +357,18 @@ class Deliverer:
             async with self._in_flight:
                 if head.method in _COUNTED:
                     await self._limiter.reserve(chat_id)
-                async with self._store.transaction() as tx:
-                    await tx.outbox_sending(ids, self._clock())
-                self._on_wire += 1
-                try:
-                    message_id, tg_file = await self._request(chat_id, rows)
-                finally:
-                    self._on_wire -= 1
+                async with self._limiter.overall(head.method):
+                    if self._closing:
+                        # Stopping while it waited for its turn: it was never on the wire,
+                        # and stays in the outbox for the next start.
+                        return None
+                    async with self._store.transaction() as tx:
+                        await tx.outbox_sending(ids, self._clock())
+                    self._on_wire += 1
+                    try:
+                        message_id, tg_file = await self._request(chat_id, rows)
+                    finally:
+                        self._on_wire -= 1
         except ChatMigrated as exc:
             async with self._store.transaction() as tx:
                 await tx.outbox_retry(ids, self._clock(), str(exc), undo_attempt=True)

@@ -6,9 +6,9 @@ a burst of 20, which a strict "20 a minute" server refuses. This limiter keeps a
 window per chat and one overall (see :mod:`rules.pace`).
 
 The deliverer asks it first how long a chat must wait (:meth:`PacedRateLimiter.delay`), waits
-as it sees fit (answering buttons meanwhile), then takes the chat's turn (:meth:`reserve`),
-marks the row "on the wire" and sends with ``rate_limit_args=PACED``: only the bot's overall
-pace is then kept.
+as it sees fit (answering buttons meanwhile), then takes the chat's turn (:meth:`reserve`) and
+an overall place (:meth:`overall`), marks the row "on the wire" and sends with
+``rate_limit_args=PACED``, which waits for nothing more.
 
 The overall pace counts a request from the moment it may leave until the *answer* is back,
 plus the window: Telegram counts it on arrival, which is somewhere in between. So however late
@@ -25,7 +25,7 @@ import logging
 import time
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from datetime import timedelta
 from typing import Any
 
@@ -103,6 +103,13 @@ class PacedRateLimiter(BaseRateLimiter[str]):
             sends.append(now)
             _trim(sends, now, limit)
 
+    def overall(self, endpoint: str) -> AbstractAsyncContextManager[None]:
+        """For a sender that paces itself: hold an overall place for a request to
+        ``endpoint`` (if Telegram counts it) around marking it sent and sending it with
+        ``rate_limit_args=PACED``. Waiting for the place comes first, so a stop in the
+        meantime leaves the request unmarked, to be sent at the next start."""
+        return self._overall_turn() if _counted(endpoint) else nullcontext()
+
     @asynccontextmanager
     async def _overall_turn(self) -> AsyncIterator[None]:
         """Hold one of the overall limit's places from before the request leaves until a
@@ -148,12 +155,9 @@ class PacedRateLimiter(BaseRateLimiter[str]):
         rate_limit_args: str | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         if rate_limit_args == PACED:
-            # The chat's turn is taken; the overall pace is kept now, as it leaves. A 429 is
+            # The caller holds the chat's turn and an overall place (``overall``); a 429 is
             # the caller's to handle.
-            if not _counted(endpoint):
-                return await callback(*args, **kwargs)
-            async with self._overall_turn():
-                return await callback(*args, **kwargs)
+            return await callback(*args, **kwargs)
         counted = _counted(endpoint) and "chat_id" in data
         for attempt in range(self._max_retries + 1):
             try:

@@ -301,3 +301,34 @@ async def test_an_update_left_in_the_inbox_is_judged_by_when_it_arrived(
     [row] = await _checkins(team)
     assert (row.outcome, row.received_at) == ("checkin", arrived)
     assert clock() - arrived == timedelta(minutes=20)
+
+
+async def test_a_stop_while_the_overall_pace_holds_answers_back_loses_none(
+    bot: BotHarness, server: BotApiServer
+) -> None:
+    """Ninety people write privately at once; the bot's overall pace (30 a second) holds most
+    answers back when it is stopped. Those waiting for their turn were never on the wire: they
+    stay in the outbox, unmarked, and go out once after the start; nothing is uncertain."""
+    people = range(5000, 5090)
+    for user in people:
+        server.add_user(user, f"P{user}")
+    for user in people:
+        await server.send_text(user, user, "/help")
+    await server.wait_until(lambda: len(server.sent) >= 10)
+    await bot.stop()
+
+    async def states(tx: Tx) -> dict[str, int]:
+        counted: dict[str, int] = {}
+        for row in await tx.outbox_rows():
+            if row.chat_id in people:
+                counted[row.state] = counted.get(row.state, 0) + 1
+        return counted
+
+    stopped = await in_store(bot.settings, bot.clock, states)
+    assert stopped.get("due", 0) > 0, stopped  # the pace was holding answers back
+    assert set(stopped) <= {"due", "sent"}, stopped  # nothing marked and left on the wire
+    await bot.start()
+    await bot.settled(timeout=30)
+    answered = [m.chat_id for m in server.sent if m.chat_id in people]
+    assert sorted(answered) == list(people)  # each answered once
+    assert server.rate_limited == []
