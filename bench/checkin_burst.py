@@ -1,6 +1,6 @@
 """Location updates through the bot against a city's history, run by hand:
 
-    python -m bench.checkin_burst [--days 0 90 180] [--updates 10000] [--teams 2290]
+    python -m bench.checkin_burst [--days 0 90 180] [--updates 10000] [--rounds 3] [--teams 2290]
 
 For each history length, the same 10,000 location updates — members sharing a live location
 in their group in the morning window (new check-ins), those shares moving (``edited_message``;
@@ -12,7 +12,8 @@ in (repeats) — go through the offline Bot API server to three subjects, in the
 - **bare+insert**: the same with one committed aiosqlite INSERT per update, the floor for an
   update kept durably (WAL, synchronous=NORMAL, as the store).
 
-It prints updates a second for each and the ratios; then, one update at a time (so nothing
+The three take turns, three rounds by default (``--rounds``), and the medians are printed:
+updates a second for each and the ratios; then, one update at a time (so nothing
 queues), the bot's time per update by kind, from its inbox (received → handled), p50 and p99.
 Targets (issue 16): the bot at 50 % or more of bare+insert, a move within 2× of a new check-in,
 the same figures (±20 %) whatever the history.
@@ -224,15 +225,26 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def measure(days: int, updates: int, size: Size) -> dict[str, float]:
+async def measure(days: int, updates: int, size: Size, rounds: int) -> dict[str, float]:
+    """The three subjects in turn, ``rounds`` times (the machine's noise falls on each alike);
+    medians of the rates, and every timed update pooled."""
     city = await cities.build(days, size)
     steps = workload(city, updates)
+    bares, floors, rates = [], [], []
+    timed: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as folder:
-        bare = await run_bare(city, steps, Path(folder), insert=False)
-        floor = await run_bare(city, steps, Path(folder), insert=True)
-        rate, timed = await run_bot(city, steps, Path(folder))
+        for _ in range(rounds):
+            bares.append(await run_bare(city, steps, Path(folder), insert=False))
+            for suffix in ("", "-wal", "-shm"):
+                (Path(folder) / f"bare.db{suffix}").unlink(missing_ok=True)
+            floors.append(await run_bare(city, steps, Path(folder), insert=True))
+            rate, spans = await run_bot(city, steps, Path(folder))
+            rates.append(rate)
+            for kind, values in spans.items():
+                timed.setdefault(kind, []).extend(values)
+    bare, floor, rate = (statistics.median(x) for x in (bares, floors, rates))
     p50 = {k: statistics.median(v) for k, v in timed.items()}
-    print(f"\n{days} days of history, {len(steps):,} updates "
+    print(f"\n{days} days of history, {len(steps):,} updates, median of {rounds} rounds "
           f"({sum(s.kind == 'share' for s in steps)} shares, "
           f"{sum(s.kind == 'move' for s in steps)} moves, "
           f"{sum(s.kind == 'repeat' for s in steps)} repeats):")  # fmt: skip
@@ -250,10 +262,11 @@ async def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, nargs="+", default=[0, 90, 180])
     parser.add_argument("--updates", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=3)
     cities.add_size_arguments(parser)
     args = parser.parse_args(argv)
     size = cities.size_of(args)
-    results = {d: await measure(d, args.updates, size) for d in args.days}
+    results = {d: await measure(d, args.updates, size, args.rounds) for d in args.days}
     if len(results) > 1:
         first = results[args.days[0]]
         print("\nagainst the first history (1.00 = the same):")
