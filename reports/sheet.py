@@ -20,6 +20,28 @@ from rules.checkin import local_moment
 from rules.digest import MemberFigures, Rollup, TeamFigures
 from storage.models import Checkin, LeaveRequest, Person, Team, WorkLog
 
+# A text cell starting so is run by Excel, WPS or LibreOffice as a formula (a name like
+# =HYPERLINK("http://…") or a log like =cmd|…): CSV injection, OWASP's term.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _append(sheet: Worksheet, row: Sequence[Any]) -> None:
+    """A row whose texts stay texts: openpyxl stores a string starting with = as a formula,
+    so such a cell is written back as a string, shown exactly as typed and never run."""
+    sheet.append(list(row))
+    for cell in sheet[sheet.max_row]:
+        if cell.data_type == "f":
+            cell.data_type = "s"
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV field a spreadsheet will not run: a text starting with = + - @ (or a tab or
+    carriage return) gets a leading apostrophe, which spreadsheets show as text."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 _FILLS = {
     mark: PatternFill("solid", start_color=colour.lstrip("#"), end_color=colour.lstrip("#"))
     for mark, colour in COLOURS.items()
@@ -29,7 +51,7 @@ _FILLS = {
 def _sheet(book: Workbook, name: str, header: Sequence[str], first: bool = False) -> Worksheet:
     sheet: Worksheet = book.active if first else book.create_sheet()  # type: ignore[assignment]
     sheet.title = name[:31]
-    sheet.append(list(header))
+    _append(sheet, header)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"
@@ -127,7 +149,7 @@ def _days_sheet(
     )
     for team in teams:
         for m in team.members:
-            sheet.append([team.label, m.name, *(t(lang, f"xlsx.mark.{mark}") for mark in m.days)])
+            _append(sheet, [team.label, m.name, *(t(lang, f"xlsx.mark.{mark}") for mark in m.days)])
             for cell, mark in zip(sheet[sheet.max_row][2:], m.days, strict=True):
                 cell.fill = _FILLS[mark]
     _widths(sheet, [18, 14, *([11] * len(days))])
@@ -145,7 +167,8 @@ def digest_xlsx(
         sheet = _sheet(book, t(lang, "xlsx.sheet.townships"), _head(lang, _ROLLUP_COLUMNS), True)
         first = False
         for r in townships:
-            sheet.append(
+            _append(
+                sheet,
                 [
                     r.township,
                     r.teams,
@@ -159,13 +182,13 @@ def digest_xlsx(
                     r.behind,
                     r.at_risk,
                     r.attention,
-                ]
+                ],
             )
         _widths(sheet, [16, *([10] * (len(_ROLLUP_COLUMNS) - 1))])
     sheet = _sheet(book, t(lang, "xlsx.sheet.members"), _head(lang, _MEMBER_COLUMNS), first)
     for team in teams:
         for m in team.members:
-            sheet.append(_member_row(lang, team, m))
+            _append(sheet, _member_row(lang, team, m))
     _widths(sheet, [14, 18, 14, *([10] * (len(_MEMBER_COLUMNS) - 3))])
     _days_sheet(book, lang, days, teams)
     return _bytes(book)
@@ -188,7 +211,7 @@ def export_xlsx(
     sheet = _sheet(book, t(lang, "xlsx.sheet.members"), _head(lang, _MEMBER_COLUMNS), True)
     for team in figures:
         for m in team.members:
-            sheet.append(_member_row(lang, team, m))
+            _append(sheet, _member_row(lang, team, m))
     _days_sheet(book, lang, days, figures)
 
     def name(person_id: int) -> str:
@@ -204,7 +227,8 @@ def export_xlsx(
     sheet = _sheet(book, t(lang, "xlsx.sheet.checkins"), _head(lang, columns))
     for c in checkins:
         tz = teams[c.team_id].tz if c.team_id in teams else "UTC"
-        sheet.append(
+        _append(
+            sheet,
             [
                 local_moment(c.sent_at, tz).strftime("%Y-%m-%d %H:%M:%S"),
                 label(c.team_id),
@@ -219,19 +243,20 @@ def export_xlsx(
                 c.latitude,
                 c.longitude,
                 ", ".join(c.flags),
-            ]
+            ],
         )
     _widths(sheet, [19, 18, 14, 9, 9, 12, 10, 10, 6, 9, 11, 11, 14])
     columns = ("day", "team", "member", "log_id", "revision", "text")
     sheet = _sheet(book, t(lang, "xlsx.sheet.logs"), _head(lang, columns))
     for g in logs:
-        sheet.append([g.local_date.isoformat(), label(g.team_id), name(g.person_id), g.id,
-                      g.revision, g.text])  # fmt: skip
+        _append(sheet, [g.local_date.isoformat(), label(g.team_id), name(g.person_id), g.id,
+                        g.revision, g.text])  # fmt: skip
     _widths(sheet, [11, 18, 14, 8, 8, 80])
     columns = ("leave_id", "team", "member", "kind", "first", "last", "returned", "reason")
     sheet = _sheet(book, t(lang, "xlsx.sheet.leave"), _head(lang, columns))
     for r in leave:
-        sheet.append(
+        _append(
+            sheet,
             [
                 r.id,
                 label(r.team_id),
@@ -241,7 +266,7 @@ def export_xlsx(
                 r.last.isoformat(),
                 r.returned_day.isoformat() if r.returned_day else "",
                 r.reason,
-            ]
+            ],
         )
     _widths(sheet, [8, 18, 14, 10, 11, 11, 11, 40])
     return _bytes(book)
@@ -256,5 +281,6 @@ def days_csv(days: Sequence[date], figures: Sequence[TeamFigures]) -> bytes:
     for team in figures:
         for m in team.members:
             for day, mark in zip(days, m.days, strict=True):
-                writer.writerow([team.label, m.name, m.person_id, day.isoformat(), mark])
+                row = [team.label, m.name, m.person_id, day.isoformat(), mark]
+                writer.writerow([csv_cell(value) for value in row])
     return out.getvalue().encode("utf-8-sig")

@@ -295,3 +295,28 @@ async def test_a_fan_out_keeps_to_telegrams_limits(
     await asyncio.sleep(0.5)
     assert all(len(_to(server, chat, mark)) == 3 for chat in everyone)
     assert server.rate_limited == []
+
+
+EVIL_NAME = '=HYPERLINK("http://evil.example/x","open me")'
+EVIL_LOG = "=cmd|' /C calc'!A0"
+
+
+async def test_no_cell_of_an_export_runs_as_a_formula(
+    county: BotHarness, server: BotApiServer
+) -> None:
+    """A member named like a formula and a log written as one: the spreadsheet shows them as
+    typed and runs nothing; the CSV marks them as text (OWASP's CSV injection)."""
+    server.users[MEMBER2]["first_name"] = EVIL_NAME
+    saved = await ask(server, GROUP, MEMBER2, f"/log {EVIL_LOG}")
+    assert saved.content.startswith("📝 Log #1 saved"), saved.content
+    _, xlsx, days = await private(server, COORD, "/export 2026-10-30 2026-11-01", parts=3)
+    assert xlsx.file_bytes is not None and days.file_bytes is not None
+    book = load_workbook(io.BytesIO(xlsx.file_bytes))
+    cells = [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row]
+    assert [c.coordinate for c in cells if c.data_type == "f"] == []
+    texts = {c.value for c in cells}
+    assert EVIL_NAME in texts and EVIL_LOG in texts  # shown exactly as typed
+    rows = list(csv.reader(io.StringIO(days.file_bytes.decode("utf-8-sig"))))
+    members = {row[1] for row in rows[1:]}
+    assert "'" + EVIL_NAME in members
+    assert not [f for row in rows for f in row if f[:1] in ("=", "+", "-", "@")]
