@@ -39,12 +39,16 @@ async def anonymous(update: Update, context: CunbotContext) -> None:
 
 
 async def unknown_command(update: Update, context: CunbotContext) -> None:
-    """In private, or addressed to us by name in a group: say what exists."""
+    """In private, or addressed to us by name in a group: say what exists. A command
+    addressed to another bot (``/team@other_bot``: village groups often hold several) is
+    none of ours, wherever it is."""
     message = message_of(update)
-    command = (message.text or "").split()[0]
-    if message.chat.type != "private" and "@" not in command:
+    command, _, addressee = (message.text or "").split()[0].partition("@")
+    if addressee and addressee.lower() != (context.bot.username or "").lower():
+        return
+    if message.chat.type != "private" and not addressee:
         return  # a group's bare /command may be meant for another bot
-    await reply(update, context, "err.unknown_command", command=command.split("@")[0])
+    await reply(update, context, "err.unknown_command", command=command)
 
 
 async def on_error(update: object, context: CunbotContext) -> None:

@@ -155,6 +155,17 @@ async def test_unknown_commands(bot: BotHarness, server: BotApiServer) -> None:
     await server.send_text(GROUP, MEMBER, "/weather")
     await bot.barrier(GROUP, MEMBER)
     assert len(server.sent) == mark + 1
+    # Addressed to another bot (village groups hold several): none of ours, anywhere; ours
+    # by name in any case still is.
+    mark = len(server.sent)
+    for chat in (GROUP, MEMBER):
+        await server.send_text(chat, MEMBER, "/team@other_bot")
+        await server.send_text(chat, MEMBER, "/frobnicate@Other_Bot")
+    await bot.barrier(GROUP, MEMBER)
+    await bot.say(MEMBER, MEMBER, "/help")  # after the two above in the private chat
+    assert [m.chat_id for m in server.sent[mark:]] == [GROUP, MEMBER]  # the /help answers only
+    shouted = await bot.say(GROUP, MEMBER, "/frobnicate@CUNBOT_TEST_BOT")
+    assert "I don't know /frobnicate" in text(shouted)
 
 
 async def test_county_admin_may_set_up_without_being_group_admin(
