@@ -158,8 +158,12 @@ async def _answer_log(
 async def log_command(update: Update, context: CunbotContext) -> None:
     """``/log <text>`` writes a log; ``/log history <id>`` shows its revisions."""
     args = context.args or []
-    if len(args) == 2 and args[0].lower() in ("history", "历史") and args[1].isdigit():
-        await _history(update, context, int(args[1]))
+    if args and args[0].lower() in ("history", "历史"):
+        # Never a log: "/log history abc" is a mistyped question, not a day's work.
+        if len(args) == 2 and args[1].isdigit():
+            await _history(update, context, int(args[1]))
+        else:
+            await reply(update, context, "log.err.history_usage")
         return
     message = message_of(update)
     written = await logs.write_log(

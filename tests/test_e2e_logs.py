@@ -224,6 +224,11 @@ async def test_an_edit_is_a_new_revision_and_the_first_text_stays(
     assert (await ask(server, GROUP, LEADER, "/log history 1")).content == history.content
     other = await ask(server, GROUP, MEMBER2, "/log history 1")
     assert other.content == "There is no log #1 that you can read."
+    # A mistyped question is answered, and never kept as a day's work.
+    for wrong in ("/log history abc", "/log history", "/log 历史 1 2"):
+        answer = await ask(server, GROUP, MEMBER, wrong)
+        assert answer.content.startswith("Which log? Write its number"), answer.content
+    assert await events_of(county.settings, county.clock, "log.") == ["log.written", "log.edited"]
     day = await ask(server, GROUP, LEADER, "/logs")
     assert "   ✏️ edited, revision 2 (/log history 1)" in day.content.splitlines()
 
