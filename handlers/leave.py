@@ -83,6 +83,8 @@ def request_text(lang: str, view: LeaveView, public: bool) -> str:
             )
     for decision, who in view.decisions:
         key = "leave.line_approved" if decision.decision == "approved" else "leave.line_rejected"
+        if public and decision.decision != "approved":
+            key = "leave.line_rejected_public"  # the group learns the decision, never why
         lines.append(
             t(
                 lang,
@@ -221,12 +223,15 @@ async def _announce(context: CunbotContext, decided: Decided) -> None:
         lang = decided.group_lang
         text = t(lang, key, id=r.id, name=name, span=_span(lang, r.first, r.last), by=who)
         await context.say(outbox.message(view.team.chat_id, text, gather=True))
-    if r.chat_id > 0 and decided.outcome != "cancelled":
+    # Asked privately, the member hears it there; asked in the group, a rejection's reason
+    # (which the group never sees) still reaches them privately when the bot may write.
+    privately = r.chat_id > 0 or (bool(r.note) and decided.member.reachable)
+    if privately and decided.outcome != "cancelled":
         lang = decided.member.lang
         text = t(lang, key, id=r.id, name=name, span=_span(lang, r.first, r.last), by=who)
         if r.note:
             text += "\n" + t(lang, "leave.reason_given", note=r.note)
-        await context.say(outbox.message(r.chat_id, text))
+        await context.say(outbox.message(decided.member.person.tg_user_id, text))
 
 
 async def after_decision(context: CunbotContext, decided: Decided) -> None:

@@ -501,11 +501,12 @@ async def _decided(
             copies.append((m, await _group_lang(tx, view.team, default_lang)))
         else:
             copies.append((m, await _lang_of(tx, await tx.get_person(m.person_id), default_lang)))
+    reachable = view.member.id in await tx.privately_reachable([view.member.id])
     return Decided(
         outcome,
         view,
         tuple(copies),
-        Recipient(view.member, await _lang_of(tx, view.member, default_lang)),
+        Recipient(view.member, await _lang_of(tx, view.member, default_lang), reachable),
         await _group_lang(tx, view.team, default_lang),
         next_step,
     )

@@ -199,6 +199,35 @@ async def test_reject_asks_for_a_reason_and_records_it(
     assert late == {"text": "This leave was already rejected.", "show_alert": True}
 
 
+async def test_a_rejection_reason_never_reaches_the_group(
+    county: BotHarness, server: BotApiServer
+) -> None:
+    """Asked in the group, rejected for a health reason: the group's copy says who decided and
+    when, the member hears why, privately; the group never does."""
+    server.start_private(MEMBER)
+    await county.say(MEMBER, MEMBER, "/help")  # the member has written to the bot privately
+    asked = await server.send_text(GROUP, MEMBER, "/leave 2026-11-25 sick hospital check")
+    group_copy = await server.wait_for(
+        lambda m: m.chat_id == GROUP and m.reply_to_message_id == asked["message_id"]
+    )
+    copy = await _copy(server, COORD2, 1)
+    await press(server, COORD2, copy, "v1:lv:1:r")
+    await server.wait_for(lambda m: m.chat_id == COORD2 and "Why is leave #1" in m.content)
+    reason = "Hepatitis test results pending"
+    await county.say(COORD2, COORD2, reason)
+    await server.wait_until(
+        lambda: any("Rejected by" in line for line in group_copy.content.splitlines())
+    )
+    assert "❌ Rejected by Zhou (township), 11-23 09:30" in group_copy.content.splitlines()
+    told = await server.wait_for(lambda m: m.chat_id == MEMBER and reason in m.content)
+    assert told.content.endswith(f"Reason: {reason}")
+    await county.barrier(GROUP, MEMBER)
+    seen = [m.content for m in server.messages_to(GROUP)] + [
+        str(text) for m in server.messages_to(GROUP) for text, *_ in (m.history or [])
+    ]
+    assert not [text for text in seen if "Hepatitis" in text or "hospital" in text]
+
+
 async def test_the_wrong_person_pressing_changes_nothing(
     county: BotHarness, server: BotApiServer
 ) -> None:
