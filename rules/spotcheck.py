@@ -112,6 +112,10 @@ def answer_of(verdict: Verdict) -> Answer | str:
     stale, too blurred, a static pin where live is required) cannot answer; the reason is
     returned so the member hears what to fix."""
     if verdict.outcome in ("checkin", "presence", "repeat"):
+        # A static point with no accuracy was picked on a map, not measured: as a check-in it
+        # counts, flagged for the leader; where someone is *now* it cannot tell.
+        if "no_accuracy" in verdict.flags:
+            return "map_pin"
         return "present"
     if verdict.reason == "outside":
         return "away"

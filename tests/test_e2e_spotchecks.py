@@ -135,6 +135,11 @@ async def test_a_spot_check_from_order_to_findings(
     assert forwarded.content.startswith(
         "🔎 Wang: this location cannot answer the spot check (a forwarded location)."
     )
+    # A point picked on a map (a static location without accuracy) cannot answer either.
+    picked = await county.expect(lambda: server.send_location(MEMBER, MEMBER, *INSIDE), MEMBER)
+    assert picked.content.startswith(
+        "🔎 Wang: this location cannot answer the spot check (a point picked on a map,"
+    ), picked.content
     clock.advance(minutes=5)  # 09:35: Wang is 2.2 km away
     away = await county.expect(
         lambda: server.send_location(MEMBER, MEMBER, *FAR, horizontal_accuracy=15), MEMBER
@@ -152,7 +157,8 @@ async def test_a_spot_check_from_order_to_findings(
         "🔎 Spot check #1 · Dahai · 2026-11-23 · asked 09:30, deadline 09:50",
         "⏰ Li (HZ-001 Shangba): no answer by 09:50",
         "❌ Wang (HZ-001 Shangba): away, 2.2 km from Village office, answered 09:35"
-        " · answers refused: a forwarded location",
+        " · answers refused: a forwarded location, a point picked on a map, not where your"
+        " phone is",
         "Absence findings: 2",
         "• Li: 1 this year — no consequence yet",
         "• Wang: 1 this year — no consequence yet",
@@ -179,7 +185,7 @@ async def test_a_spot_check_from_order_to_findings(
         "present",
         True,
     )
-    assert (picks["Wang"].result, picks["Wang"].refused) == ("away", ("forwarded",))
+    assert (picks["Wang"].result, picks["Wang"].refused) == ("away", ("forwarded", "map_pin"))
     assert "Zhao" not in picks
     # Wang sees it in /me; the coordinator sees it in the week's digest.
     me = await county.say(MEMBER, MEMBER, "/me")
@@ -197,7 +203,7 @@ async def test_a_spot_check_from_order_to_findings(
     # Every change is on the record.
     kinds = await events_of(county.settings, clock, "spot.")
     assert kinds.count("spot.closed") == 1
-    assert kinds.count("spot.refused") == 1 and kinds.count("spot.answered") == 2
+    assert kinds.count("spot.refused") == 2 and kinds.count("spot.answered") == 2
 
 
 async def test_a_named_member_answering_inside_closes_the_check_at_once(

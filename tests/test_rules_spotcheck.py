@@ -103,8 +103,8 @@ def test_fewer_eligible_than_asked_gives_all_of_them() -> None:
     assert {c.person_id for c in choose(candidates, 5, random.Random(2))} == {1, 2}
 
 
-def _verdict(outcome: str, reason: str | None = None) -> Verdict:
-    return Verdict(outcome, DAY, time(10), None, reason)  # type: ignore[arg-type]
+def _verdict(outcome: str, reason: str | None = None, flags: tuple[str, ...] = ()) -> Verdict:
+    return Verdict(outcome, DAY, time(10), None, reason, flags=flags)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -119,6 +119,9 @@ def _verdict(outcome: str, reason: str | None = None) -> Verdict:
         (_verdict("refused", "accuracy"), "accuracy"),
         (_verdict("refused", "static"), "static"),
         (_verdict("refused", "venue"), "venue"),
+        (_verdict("checkin", flags=("static",)), "present"),  # a pin the phone measured
+        (_verdict("checkin", flags=("static", "no_accuracy")), "map_pin"),
+        (_verdict("presence", flags=("static", "no_accuracy")), "map_pin"),
     ],
 )
 def test_an_answer_is_judged_with_the_checkin_rules(verdict: Verdict, expected: str) -> None:
