@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from telegram import KeyboardButton, Message, ReplyKeyboardMarkup, Update
+from telegram import KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot import outbox
@@ -73,11 +73,12 @@ async def location(update: Update, context: CunbotContext) -> None:
         text = spot_answer_text(lang, result.spot, result.person)
         if result.outcome == "checkin":  # it also counted as the window's check-in
             text += "\n" + _answer(lang, result, context.settings.tz)
-        await _post(context, message, text)
+        await _post(context, message, text, settled=result.spot.outcome != "refused")
         return
     if result.outcome == "ignored":
         return
-    await _post(context, message, _answer(lang, result, context.settings.tz))
+    settled = result.outcome != "refused"
+    await _post(context, message, _answer(lang, result, context.settings.tz), settled=settled)
 
 
 async def live_location(update: Update, context: CunbotContext) -> None:
@@ -96,15 +97,21 @@ async def live_location(update: Update, context: CunbotContext) -> None:
     lang = await context.lang(update)
     if result.spot is not None:
         _spot_answered(context, result.spot)
-        await _post(context, message, spot_answer_text(lang, result.spot, result.person))
+        settled = result.spot.outcome != "refused"
+        await _post(context, message, spot_answer_text(lang, result.spot, result.person), settled)
     elif result.outcome == "checkin":
-        await _post(context, message, _answer(lang, result, context.settings.tz))
+        await _post(context, message, _answer(lang, result, context.settings.tz), settled=True)
 
 
-async def _post(context: CunbotContext, message: Message, text: str) -> None:
-    """A check-in's answer: in a morning rush it may be gathered with the others."""
+async def _post(context: CunbotContext, message: Message, text: str, settled: bool) -> None:
+    """A check-in's answer: in a morning rush it may be gathered with the others. Privately,
+    an answer that settles it takes the 📍 keyboard down; a refusal leaves it up, to try
+    again."""
+    markup = ReplyKeyboardRemove() if settled and message.chat.type == "private" else None
     await context.say(
-        outbox.message(message.chat_id, text, reply_to=message.message_id, gather=True)
+        outbox.message(
+            message.chat_id, text, reply_to=message.message_id, gather=True, markup=markup
+        )
     )
 
 

@@ -280,6 +280,7 @@ async def test_check_in_privately_with_the_bot(
     assert button["request_location"] is True
     _, answer = await share(server, MEMBER, MEMBER, **LIVE)
     assert answer.text == "✅ Wang · morning check-in 07:00 · Village office · 100 m"
+    assert answer.reply_markup == {"remove_keyboard": True}  # done: the 📍 button goes
     in_group = await team.say(GROUP, MEMBER, "/checkin")
     assert "📎 → Location" in in_group.content and in_group.reply_markup is None
     [row] = await stored(team.settings, clock)

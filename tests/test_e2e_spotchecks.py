@@ -135,6 +135,7 @@ async def test_a_spot_check_from_order_to_findings(
     assert forwarded.content.startswith(
         "🔎 Wang: this location cannot answer the spot check (a forwarded location)."
     )
+    assert forwarded.reply_markup is None  # the 📍 button stays up, to try again
     # A point picked on a map (a static location without accuracy) cannot answer either.
     picked = await county.expect(lambda: server.send_location(MEMBER, MEMBER, *INSIDE), MEMBER)
     assert picked.content.startswith(
@@ -147,6 +148,7 @@ async def test_a_spot_check_from_order_to_findings(
     assert away.content.startswith(
         "🔎 Wang: spot check answered at 09:35: 2.2 km from Village office, outside the site."
     )
+    assert away.reply_markup == {"remove_keyboard": True}  # answered: the 📍 button goes
     # Li does not answer. Nothing is summed up before the deadline…
     await asyncio.sleep(0.6)
     assert not [m for m in server.sent[mark:] if m.chat_id == COORD and "#1 ·" in m.content]
