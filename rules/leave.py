@@ -216,8 +216,9 @@ class Draft:
 
 
 def parse_line(words: list[str], today: date) -> Draft | Problem:
-    """``<first> [<last>] <kind> <reason…>``: the one-line request. One day needs no last."""
-    if len(words) < 3:
+    """``<first> [<last>] <kind> <reason…>``: the one-line request. One day needs no last.
+    What is missing is named: a day and a kind with no reason asks for the reason."""
+    if len(words) < 2:
         return Problem("leave.usage")
     first = parse_day(words[0], today)
     if first is None:
