@@ -273,7 +273,7 @@ class Deliverer:
             return None
         tz = d.payload.get("tz") or "UTC"
         due_local = d.due_at.astimezone(ZoneInfo(tz)) if late else None
-        return await render.digest_parts_of(lang, records, due_local)
+        return await render.digest_parts(lang, records, due_local)
 
     # ------------------------------------------------------------------ one chat
     async def _chat(self, chat_id: int, worker: _Worker) -> None:

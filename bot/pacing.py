@@ -135,16 +135,6 @@ class PacedRateLimiter(BaseRateLimiter[str]):
             self._counted_until.append(self._clock() + self._overall.window)
             self._answered.set()
 
-    async def _wait_turn(self, chat_id: object) -> None:
-        """The chat's next turn: under the chat's lock no other send takes the slot."""
-        sends = self._sends[chat_id]
-        limit = self._limit_for(chat_id)
-        async with self._chat_locks[chat_id]:
-            await _sleep_until(next_send_at(sends, self._clock(), limit), self._clock)
-            now = self._clock()
-            sends.append(now)
-            _trim(sends, now, limit)
-
     async def process_request(
         self,
         callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
@@ -163,7 +153,7 @@ class PacedRateLimiter(BaseRateLimiter[str]):
             try:
                 if not counted:
                     return await callback(*args, **kwargs)
-                await self._wait_turn(data["chat_id"])
+                await self.reserve(data["chat_id"])
                 async with self._overall_turn():
                     return await callback(*args, **kwargs)
             except RetryAfter as exc:

@@ -23,7 +23,6 @@ from typing import TypeVar
 
 from reports import parts
 from reports.parts import Part
-from rules.digest import Digest
 from services.digest import DigestRecords, Export, compute_digest
 
 T = TypeVar("T")
@@ -66,19 +65,15 @@ async def _run(fn: Callable[..., T], *args: object) -> T:
     return await asyncio.get_running_loop().run_in_executor(_executor(), fn, *args)
 
 
-async def digest_parts(lang: str, digest: Digest, late_since: datetime | None = None) -> list[Part]:
-    return await _run(parts.digest_parts, lang, digest, late_since)
-
-
 def _records_parts(lang: str, records: DigestRecords, late_since: datetime | None) -> list[Part]:
     return parts.digest_parts(lang, compute_digest(records), late_since)
 
 
-async def digest_parts_of(
+async def digest_parts(
     lang: str, records: DigestRecords, late_since: datetime | None = None
 ) -> list[Part]:
-    """A scheduled digest: its figures are computed in the drawing process too, so the
-    store's lock was held only while its rows were read."""
+    """A digest, scheduled or asked for: its figures are computed in the drawing process
+    too, so the store's lock was held only while its rows were read."""
     return await _run(_records_parts, lang, records, late_since)
 
 

@@ -224,8 +224,9 @@ def _area_name(roles: list[Role], teams: list[Team]) -> tuple[ScopeKind, str]:
 
 async def digest_on_demand(
     store: Store, now: datetime, user: TgUser, chat_id: int, private: bool, words: list[str]
-) -> Digest | Problem:
-    """``/digest [week|day|month [YYYY-MM]] [team code]``."""
+) -> DigestRecords | Problem:
+    """``/digest [week|day|month [YYYY-MM]] [team code]``: its records (the figures are
+    computed where it is drawn, as for a scheduled one)."""
     async with store.transaction() as tx:
         found = await _caller_area(tx, user, chat_id, private, words)
         if isinstance(found, Problem):
@@ -235,7 +236,7 @@ async def digest_on_demand(
         period = parse_period(words, today)
         if isinstance(period, Problem):
             return period
-        return await build_digest(tx, area.scope, area.name, area.teams, period, now)
+        return await read_digest(tx, area.scope, area.name, area.teams, period, now)
 
 
 # ---------------------------------------------------------------------- exports

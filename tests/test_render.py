@@ -12,35 +12,39 @@ from datetime import time as local_time
 
 from bot import render
 from reports import parts
-from rules.digest import Digest, MemberRecord, Period, TeamFigures, member_figures
+from rules.digest import MemberRecord, Period
 from rules.policy import DEFAULT_POLICY
+from services.digest import DigestRecords, compute_digest
+from storage.models import Team
 
 FIRST = date(2026, 11, 16)
 
 _CHILD = """
 import asyncio, time
 from bot import render
-from tests.test_render import digest
-parts = asyncio.run(render.digest_parts("zh", digest()))
+from tests.test_render import records
+parts = asyncio.run(render.digest_parts("zh", records()))
 assert parts[1].photo
 print(" ".join(str(pid) for pid in render._pool._processes), flush=True)
 time.sleep(60)
 """
 
 
-def digest() -> Digest:
-    days = tuple(FIRST + timedelta(days=n) for n in range(7))
-    record = MemberRecord(1, "王伟", None, {days[0]: ("morning", "evening")})
-    figures = member_figures(record, DEFAULT_POLICY, days[0], days[-1], days[-1], local_time(20))
-    team = TeamFigures(1, "HZ-001 上坝", "大海", (figures,))
-    period = Period("weekly", days[0], days[-1])
-    policies = {1: DEFAULT_POLICY}
-    return Digest(period, "team", "HZ-001 上坝", days, (team,), (), policies, frozenset())
+def records() -> DigestRecords:
+    """A team's week as a digest reads it from the store."""
+    last = FIRST + timedelta(days=6)
+    team = Team(1, "上坝", "Asia/Shanghai", "HZ-001", -100, 1, "大海", 1, "会泽")
+    member = MemberRecord(1, "王伟", None, {FIRST: ("morning", "evening")})
+    period = Period("weekly", FIRST, last)
+    return DigestRecords(
+        "team", "HZ-001 上坝", period, last, local_time(20), (team,), {1: [member]},
+        {1: DEFAULT_POLICY}, frozenset(),
+    )  # fmt: skip
 
 
 async def test_the_drawing_process_makes_the_parts_the_bot_would() -> None:
-    drawn = await render.digest_parts("zh", digest())
-    here = parts.digest_parts("zh", digest())
+    drawn = await render.digest_parts("zh", records())
+    here = parts.digest_parts("zh", compute_digest(records()))
     assert [p.text for p in drawn] == [p.text for p in here]
     assert [p.filename for p in drawn] == [p.filename for p in here]
     assert drawn[1].photo == here[1].photo  # the same picture, pixel for pixel
