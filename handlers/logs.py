@@ -255,7 +255,9 @@ async def on_button(update: Update, context: CunbotContext) -> None:
 
 # ---------------------------------------------------------------------- history
 async def _history(update: Update, context: CunbotContext, log_id: int) -> None:
-    found = await logs.log_history(context.store, tg_user(update), log_id)
+    found = await logs.log_history(
+        context.store, tg_user(update), message_of(update).chat_id, not in_group(update), log_id
+    )
     if isinstance(found, Problem):
         await reply_problem(update, context, found)
         return
@@ -433,7 +435,7 @@ async def audit_command(update: Update, context: CunbotContext) -> None:
         await reply_long(update, context, _sample_lines(lang, sample))
         return
     if action == "mark":
-        marked = await logs.audit_mark(context.store, now, user, args[1:])
+        marked = await logs.audit_mark(context.store, now, user, private, args[1:])
         if isinstance(marked, Problem):
             await reply_problem(update, context, marked)
             return

@@ -128,7 +128,7 @@ def visible_commands(
         if is_leader(held, scope.team_id):
             commands.append("summary")
         if may_audit(held, scope):
-            commands += ["audit", "summaries"]
+            commands.append("summaries")  # reverse checks are private, never in a group
         if can_manage_team(held, scope):
             commands += ["setup", "site"]
         return commands

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from rules import access
 from rules.checkin import local_moment
 from rules.days import month_bounds
+from rules.ids import parse_id
 from rules.leave import excused_days, parse_day
 from rules.logs import (
     MAX_LOG_CHARS,
@@ -30,7 +31,7 @@ from rules.logs import (
 from rules.orgcsv import decode
 from rules.problems import Problem
 from services.admin import HouseholdImport, import_households
-from services.org import TgUser, area_of, ensure_person, scope_of
+from services.org import TgUser, area_of, ensure_person, outside_group, scope_of
 from storage.base import Store, Tx
 from storage.models import (
     Household,
@@ -514,6 +515,9 @@ async def read_logs(
         code_team = await tx.get_team_by_code(words[0]) if words else None
         if code_team is not None:
             words = words[1:]
+            elsewhere = outside_group(code_team, chat_id, private)
+            if elsewhere is not None:
+                return elsewhere
         teams: list[Team] = []
         if code_team is not None:
             teams = [code_team]
@@ -538,7 +542,7 @@ async def read_logs(
             scope = scope_of(team)
             whole = access.may_see_team_day(roles, scope)
             if not whole and not access.is_member(roles, team.id):
-                return Problem("logs.err.not_allowed", {"village": team.village})
+                return Problem("logs.err.not_allowed")
             today = local_moment(now, team.tz).date()
             day = _day_of(words, today)
             if isinstance(day, Problem):
@@ -564,8 +568,11 @@ class History:
     revisions: tuple[LogRevision, ...]
 
 
-async def log_history(store: Store, user: TgUser, log_id: int) -> History | Problem:
-    """Every revision of a log with its time: for its writer and those who read the team."""
+async def log_history(
+    store: Store, user: TgUser, chat_id: int, private: bool, log_id: int
+) -> History | Problem:
+    """Every revision of a log with its time: for its writer and those who read the team;
+    in a group, only a log of that group's team."""
     async with store.transaction() as tx:
         log = await tx.get_log(log_id)
         if log is None:
@@ -576,6 +583,9 @@ async def log_history(store: Store, user: TgUser, log_id: int) -> History | Prob
         own = person is not None and person.id == log.person_id
         if not own and not access.may_see_team_day(roles, scope_of(team)):
             return Problem("log.err.unknown", {"id": log_id})
+        elsewhere = outside_group(team, chat_id, private)
+        if elsewhere is not None:
+            return elsewhere
         writer = await tx.get_person(log.person_id)
         return History(log, writer, team, tuple(await tx.log_revisions(log.id)))
 
@@ -590,10 +600,12 @@ class HouseholdAudit:
 
 
 async def _audit_teams(
-    tx: Tx, user: TgUser, chat_id: int, private: bool, code: str | None
+    tx: Tx, user: TgUser, private: bool, code: str | None
 ) -> tuple[Person, list[Team]] | Problem:
-    """The teams the caller may inspect here: the group's (or the named) team, or in private
-    every team of their area."""
+    """The teams the caller may inspect: the named one, or every team of their area. Never
+    in a group: a reverse check read by the audited team would warn it."""
+    if not private:
+        return Problem("audit.err.private")
     person = await tx.get_person_by_tg(user.id)
     roles = await tx.active_roles(person.id) if person else []
     if person is None:
@@ -603,13 +615,8 @@ async def _audit_teams(
         if team is None:
             return Problem("audit.err.no_team", {"code": code})
         teams = [team]
-    elif private:
-        teams = await area_of(tx, roles)
     else:
-        group_team = await tx.get_team_by_chat(chat_id)
-        if group_team is None:
-            return Problem("err.no_team")
-        teams = [group_team]
+        teams = await area_of(tx, roles)
     allowed = [t for t in teams if access.may_audit(roles, scope_of(t))]
     if not allowed:
         return Problem("audit.err.not_allowed")
@@ -622,7 +629,7 @@ async def audit_household(
     """Every logged visit to a household, with who, when and what (coordinators, admins)."""
     name = clean_name(name.strip("[]【】"))
     async with store.transaction() as tx:
-        found = await _audit_teams(tx, user, chat_id, private, None)
+        found = await _audit_teams(tx, user, private, None)
         if isinstance(found, Problem):
             return found
         _, teams = found
@@ -661,7 +668,7 @@ async def audit_sample(
     if code is None and private:
         return Problem("audit.err.need_team")
     async with store.transaction() as tx:
-        found = await _audit_teams(tx, user, chat_id, private, code)
+        found = await _audit_teams(tx, user, private, code)
         if isinstance(found, Problem):
             return found
         person, [team] = found
@@ -697,11 +704,14 @@ class Marked:
 
 
 async def audit_mark(
-    store: Store, now: datetime, user: TgUser, words: list[str]
+    store: Store, now: datetime, user: TgUser, private: bool, words: list[str]
 ) -> Marked | Problem:
     """``/audit mark <visit> ok|false <note>``: the inspector's verdict, kept with the ones
     before it. A visit found false needs a note saying what was found."""
-    if len(words) < 2 or not words[0].isdigit():
+    if not private:
+        return Problem("audit.err.private")
+    visit_id = parse_id(words[0]) if words else None
+    if len(words) < 2 or visit_id is None:
         return Problem("audit.usage")
     verdict = VERDICT_WORDS.get(words[1].lower())
     if verdict is None:

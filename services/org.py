@@ -47,6 +47,14 @@ def scope_of(team: Team) -> access.Scope:
     return access.Scope(team.id, team.township_id, team.county_id)
 
 
+def outside_group(team: Team, chat_id: int, private: bool) -> Problem | None:
+    """In a group the bot answers only about that group's team: another team's records,
+    asked for there, would be read by the wrong group."""
+    if private or team.chat_id == chat_id:
+        return None
+    return Problem("err.ask_private")
+
+
 def team_label(team: Team) -> str:
     return f"{team.code} {team.village}" if team.code else team.village
 

@@ -303,11 +303,11 @@ async def test_who_reads_which_logs(county: BotHarness, server: BotApiServer) ->
     mine = await county.say(MEMBER, MEMBER, "/logs")
     assert mine.content.splitlines()[0] == "📒 Your work logs in Shangba, 2026-11-23"
     refused = await county.say(MEMBER, MEMBER, "/logs HZ-002")
-    assert refused.content == "You cannot read the logs of Xiaba."
+    assert refused.content == "You cannot read these logs."
     refused = await county.say(COORD, COORD, "/logs HZ-002")
-    assert refused.content == "You cannot read the logs of Xiaba."
+    assert refused.content == "You cannot read these logs."
     outsider = await ask(server, GROUP, OUTSIDER, "/logs")
-    assert outsider.content == "You cannot read the logs of Shangba."
+    assert outsider.content == "You cannot read these logs."
     future = await ask(server, GROUP, LEADER, "/logs 2026-11-30")
     assert future.content == "That day has not come yet."
     nonsense = await ask(server, GROUP, LEADER, "/logs someday")
@@ -323,8 +323,8 @@ async def test_inspectors_list_sample_and_mark_visits(
     await ask(server, GROUP, MEMBER2, "/log 走访 @@张三 @@王五")
     await ask(server, GROUP, LEADER, "/log 走访 @@李四")
 
-    for user_id, text in ((LEADER, "/audit 张三"), (MEMBER, "/audit sample")):
-        refused = await ask(server, GROUP, user_id, text)
+    for user_id, text in ((LEADER, "/audit 张三"), (MEMBER, "/audit sample HZ-001")):
+        refused = await county.say(user_id, user_id, text)
         assert refused.content == (
             "Reverse checks are for the township's coordinators and the county's admins."
         )

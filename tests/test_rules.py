@@ -183,7 +183,6 @@ AS_MEMBER = ["checkin", "me", "leave_team"]
                 "export",
                 "leaves",
                 "logs",
-                "audit",
                 "summaries",
             ],
         ),
