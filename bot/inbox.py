@@ -38,7 +38,7 @@ from telegram.ext import Application
 from bot import outbox
 from bot.deliverer import Deliverer
 from bot.i18n import t
-from rules.wire import backoff, update_chat, update_kind
+from rules.wire import INT64, backoff, storable_text, update_chat, update_kind
 from services import org
 from storage.base import Store
 from storage.models import InboxRow, NewUpdate
@@ -315,7 +315,8 @@ class _PollFailed(Exception):
 
 
 def _has_id(raw: Any) -> bool:
-    return isinstance(raw, dict) and isinstance(raw.get("update_id"), int)
+    update_id = raw.get("update_id") if isinstance(raw, dict) else None
+    return isinstance(update_id, int) and update_id in INT64
 
 
 def _new_update(raw: dict[str, Any], received: datetime, since: datetime) -> NewUpdate:
@@ -323,7 +324,7 @@ def _new_update(raw: dict[str, Any], received: datetime, since: datetime) -> New
         update_id=raw["update_id"],
         chat_id=update_chat(raw),
         kind=update_kind(raw),
-        payload=json.dumps(raw, ensure_ascii=False),
+        payload=storable_text(json.dumps(raw, ensure_ascii=False)),
         received_at=received,
         listening_since=since,
     )

@@ -19,6 +19,7 @@ from telegram import (
 )
 
 from reports.parts import Part
+from rules.chunks import MAX_ANSWER, MAX_CAPTION, MAX_TEXT, clip
 from storage.models import Outgoing
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply
@@ -33,8 +34,13 @@ def _params(
     **more: Any,
 ) -> dict[str, Any]:
     params: dict[str, Any] = {key: value for key, value in more.items() if value is not None}
+    # Long lists are split before they get here; what is still over a limit (a name or a
+    # word someone typed, repeated back) is cut rather than refused by Telegram. HTML is
+    # built by the reports within the limits, and a cut could break its tags.
+    if "caption" in params and not html:
+        params["caption"] = clip(params["caption"], MAX_CAPTION)
     if text is not None:
-        params["text"] = text
+        params["text"] = text if html else clip(text, MAX_TEXT)
     if markup is not None:
         params["reply_markup"] = markup.to_dict()
     if html:
@@ -87,7 +93,7 @@ def answer(chat_id: int, query_id: str, text: str | None = None, alert: bool = F
     """The answer to a button press: a short notice, or an alert the presser must dismiss."""
     params: dict[str, Any] = {"query_id": query_id}
     if text:
-        params["text"] = text
+        params["text"] = clip(text, MAX_ANSWER)
     if alert:
         params["show_alert"] = True
     return Outgoing(chat_id, "answerCallbackQuery", params)

@@ -15,6 +15,7 @@ from telegram.ext import filters
 
 from bot.context import CunbotContext
 from bot.i18n import t
+from rules.chunks import MAX_ECHO, clip
 from rules.policy import Policy, clock_text
 from rules.problems import Problem
 from services.org import TgUser
@@ -74,7 +75,10 @@ async def reply_long(update: Update, context: CunbotContext, lines: list[str]) -
 
 
 async def reply_problem(update: Update, context: CunbotContext, problem: Problem) -> int:
-    return await reply(update, context, problem.key, **problem.params)
+    """A refusal in the chat's language. A word it repeats back is cut short: a 5,000
+    character argument, echoed, would hide what the refusal says."""
+    params = {k: clip(v, MAX_ECHO) if isinstance(v, str) else v for k, v in problem.params.items()}
+    return await reply(update, context, problem.key, **params)
 
 
 def site_text(lang: str, site: Site, key: str = "site.line") -> str:

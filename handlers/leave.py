@@ -26,6 +26,7 @@ from handlers.common import NEW_MESSAGES, in_group, message_of, reply_problem, t
 from rules import callbacks
 from rules import leave as rules
 from rules.checkin import local_moment
+from rules.ids import parse_id
 from rules.problems import Problem
 from services import leave
 from services.leave import Decided, Dialogue, LeaveList, LeaveView, Recipient, Returned, Routed
@@ -322,7 +323,7 @@ async def _after_request(update: Update, context: CunbotContext, routed: Routed 
 
 
 async def _cancel(update: Update, context: CunbotContext, words: list[str]) -> None:
-    request_id = _request_id(words[0]) if words else None
+    request_id = parse_id(words[0]) if words else None
     if words and request_id is None:
         await reply_problem(update, context, Problem("leave.err.cancel_usage"))
         return
@@ -338,11 +339,6 @@ async def _cancel(update: Update, context: CunbotContext, words: list[str]) -> N
     await context.reply(
         update, t(lang, "leave.cancelled", id=r.id, span=_span(lang, r.first, r.last))
     )
-
-
-def _request_id(word: str) -> int | None:
-    word = word.lstrip("#")
-    return int(word) if word.isdigit() else None
 
 
 # ---------------------------------------------------------------------- the dialogue
@@ -431,9 +427,12 @@ async def _show_dialogue(
 
 async def _talk(update: Update, context: CunbotContext, parts: list[str]) -> None:
     query = update.callback_query
-    assert query is not None and query.message is not None
+    assert query is not None
     action, value = parts[0], (parts[1] if len(parts) > 1 else "")
     lang = await context.lang(update)
+    if query.message is None:  # the dialogue's message is gone: nothing to step through
+        await _refuse(update, context, lang, Problem("leave.err.dialogue_gone"))
+        return
     if action == "n":
         await context.answer(update)
         return
@@ -474,7 +473,11 @@ async def _talk(update: Update, context: CunbotContext, parts: list[str]) -> Non
     page = None
     if given[0] == "view":
         year, _, month = value.partition("-")
-        page = (int(year), int(month)) if year.isdigit() and month.isdigit() else None
+        page = (
+            (int(year), int(month))
+            if (year + month).isascii() and year.isdigit() and month.isdigit()
+            else None
+        )
     text, markup = _dialogue_view(lang, moved, page)
     await show(text, markup)
     if markup is None and in_group(update):
@@ -559,9 +562,14 @@ async def on_button(update: Update, context: CunbotContext) -> None:
         await context.answer(update, t(lang, "leave.answer_approved", id=request_id))
         await after_decision(context, decided)
     elif action == "r":
-        chat = query.message.chat if query.message else None
-        assert chat is not None
-        view = await leave.ask_reject_reason(context.store, now, user, chat.id, request_id)
+        # A button whose message Telegram no longer gives (too old, or inline): the reason
+        # is asked privately instead, where the presser can always answer.
+        chat_id, private = (
+            (query.message.chat.id, query.message.chat.type == "private")
+            if query.message
+            else (query.from_user.id, True)
+        )
+        view = await leave.ask_reject_reason(context.store, now, user, chat_id, request_id)
         if isinstance(view, Problem):
             await _refuse(update, context, lang, view)
             return
@@ -574,9 +582,9 @@ async def on_button(update: Update, context: CunbotContext) -> None:
             name=view.member.display_name,
             span=_span(lang, r.first, r.last),
         )
-        if chat.type != "private":
+        if not private:
             prompt = f"{_mention(query.from_user)} {prompt}"
-        await context.say(outbox.message(chat.id, prompt, markup=ForceReply(selective=True)))
+        await context.say(outbox.message(chat_id, prompt, markup=ForceReply(selective=True)))
     elif action == "c":
         decided = await leave.cancel(context.store, now, user, request_id, context.settings.lang)
         if isinstance(decided, Problem):

@@ -26,6 +26,7 @@ from handlers.common import (
 )
 from rules import callbacks
 from rules.checkin import local_moment
+from rules.ids import parse_id
 from rules.logs import IMPORT_MARKER, LOG_MARKER, LOG_TAG, SUMMARY_MARKER, parse_pick, summary_text
 from rules.problems import Problem
 from services import logs
@@ -160,8 +161,9 @@ async def log_command(update: Update, context: CunbotContext) -> None:
     args = context.args or []
     if args and args[0].lower() in ("history", "历史"):
         # Never a log: "/log history abc" is a mistyped question, not a day's work.
-        if len(args) == 2 and args[1].isdigit():
-            await _history(update, context, int(args[1]))
+        log_id = parse_id(args[1]) if len(args) == 2 else None
+        if log_id is not None:
+            await _history(update, context, log_id)
         else:
             await reply(update, context, "log.err.history_usage")
         return

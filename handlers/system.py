@@ -10,6 +10,7 @@ from telegram.ext import Application, ApplicationHandlerStop, MessageHandler, fi
 from bot import outbox
 from bot.context import CunbotContext
 from handlers.common import NEW_MESSAGES, message_of, reply
+from rules.geo import is_real_point
 from services import org
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,19 @@ async def migrated(update: Update, context: CunbotContext) -> None:
         await context.say(
             outbox.message(new, await context.t(update, "migrated", village=team.village))
         )
+
+
+async def unreal_location(update: Update, context: CunbotContext) -> None:
+    """A location that is no place on Earth (NaN, out of range) is answered here and goes
+    no further: no check-in, spot check or site is ever judged on one. A live share that
+    moves to such a point is passed over without a word."""
+    message = message_of(update)
+    place = message.location
+    if place is None or is_real_point(place.latitude, place.longitude, place.horizontal_accuracy):
+        return
+    if update.message is not None:
+        await reply(update, context, "checkin.err.no_point")
+    raise ApplicationHandlerStop
 
 
 async def anonymous(update: Update, context: CunbotContext) -> None:
@@ -71,6 +85,7 @@ async def on_error(update: object, context: CunbotContext) -> None:
 
 def register_first(app: Application) -> None:
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, migrated), group=-2)
+    app.add_handler(MessageHandler(filters.LOCATION, unreal_location), group=-2)
     app.add_handler(
         MessageHandler(filters.COMMAND & filters.SenderChat.ALL & NEW_MESSAGES, anonymous),
         group=-2,

@@ -4,8 +4,12 @@ is recognised as old rather than misread."""
 
 from __future__ import annotations
 
+import re
+
 VERSION = "v1"
 MAX_BYTES = 64  # Telegram's limit on callback data
+# What encode() ever writes in a part: short ASCII words and numbers a database can hold.
+_PART = re.compile(r"[A-Za-z0-9_-]{0,18}")
 
 
 def encode(kind: str, *parts: str | int) -> str:
@@ -24,4 +28,6 @@ def decode(data: str | None) -> tuple[str, list[str]] | None:
     if version != VERSION or not rest:
         return None
     kind, *parts = rest.split(":")
+    if not all(_PART.fullmatch(p) for p in (kind, *parts)):
+        return None  # made up, or mangled: never ours
     return kind, parts

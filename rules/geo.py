@@ -42,6 +42,16 @@ def _number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def is_real_point(latitude: float, longitude: float, accuracy_m: float | None) -> bool:
+    """Whether a shared location is a place on Earth at all. Telegram's apps never send
+    anything else, so anything else is made up or broken and is neither a check-in nor a
+    site's centre."""
+    numbers = (latitude, longitude, 0.0 if accuracy_m is None else accuracy_m)
+    if not all(math.isfinite(n) for n in numbers):
+        return False
+    return -90 <= latitude <= 90 and -180 <= longitude <= 180 and numbers[2] >= 0
+
+
 def check_coordinates(latitude: float, longitude: float) -> Problem | None:
     if not (-90 <= latitude <= 90) or not (-180 <= longitude <= 180):
         # Chinese map apps and many people write "lon, lat"; say so when that fits.

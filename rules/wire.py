@@ -4,8 +4,13 @@ tables of cases."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
+
+# SQLite keeps 64-bit integers; Telegram's ids fit, a made-up one may not.
+INT64 = range(-(2**63), 2**63)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # Where a chat (or, failing that, a person) is found in each kind of update.
 _CHAT_PATHS = (
@@ -33,9 +38,15 @@ def update_chat(raw: dict[str, Any]) -> int:
         value: Any = body
         for key in path:
             value = value.get(key) if isinstance(value, dict) else None
-        if isinstance(value, int) and not isinstance(value, bool):
+        if isinstance(value, int) and not isinstance(value, bool) and value in INT64:
             return value
     return 0
+
+
+def storable_text(payload: str) -> str:
+    """JSON may escape half of a surrogate pair (``"\\ud800"``), which no UTF-8 file or
+    database can hold: it becomes U+FFFD, so one such update cannot stop the inbox."""
+    return _LONE_SURROGATE.sub("\ufffd", payload)
 
 
 # Why a request did not go through, as the sender tells it apart.

@@ -720,7 +720,7 @@ async def audit_mark(
     if verdict == "false" and not note:
         return Problem("audit.err.need_note")
     async with store.transaction() as tx:
-        found_entries = await tx.visit_entries([int(words[0])])
+        found_entries = await tx.visit_entries([visit_id])
         entry = found_entries[0] if found_entries else None
         person = await tx.get_person_by_tg(user.id)
         roles = await tx.active_roles(person.id) if person else []

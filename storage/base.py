@@ -459,6 +459,7 @@ class Tx(Protocol):
 
     # --- audit
     async def events(self, team_id: int | None = None, kind: str | None = None) -> list[Event]: ...
+    async def integrity_breaches(self) -> list[str]: ...
 
 
 class Unit(Protocol):

@@ -515,6 +515,54 @@ class SqliteTx(CheckinQueries, LeaveQueries, LogQueries, ScheduleQueries, SpotQu
             for row in rows
         ]
 
+    async def integrity_breaches(self) -> list[str]:
+        """What is wrong with the file, or with what the bot promises about its records;
+        empty when all is well. Slow on a big file: for tests and an operator's check."""
+        found = [f"integrity: {r[0]}" for r in await self._all("PRAGMA integrity_check")]
+        found = [f for f in found if f != "integrity: ok"]
+        found += [f"foreign key: {tuple(r)}" for r in await self._all("PRAGMA foreign_key_check")]
+        for problem, sql in _INVARIANTS:
+            found += [f"{problem}: {tuple(r)}" for r in await self._all(sql)]
+        return found
+
+
+# Each finds the rows that break one promise. No second active role of a kind per place;
+# a counted check-in has its team, window, site and a real point; a log keeps its first
+# text; a decided leave request says who decided and sits at a level of its route.
+_INVARIANTS = (
+    (
+        "role held twice",
+        "SELECT person_id, role, team_id, township_id, county_id FROM roles"
+        " WHERE revoked_at IS NULL GROUP BY person_id, role, team_id, township_id, county_id"
+        " HAVING COUNT(*) > 1",
+    ),
+    (
+        "check-in counted without its place",
+        "SELECT id FROM checkins WHERE outcome = 'checkin' AND (team_id IS NULL"
+        " OR window_name IS NULL OR site_id IS NULL)",
+    ),
+    (
+        "check-in at no real point",
+        "SELECT id, latitude, longitude FROM checkins WHERE NOT (latitude BETWEEN -90 AND 90"
+        " AND longitude BETWEEN -180 AND 180)",
+    ),
+    (
+        "log without its first text",
+        "SELECT id FROM work_logs l WHERE NOT EXISTS (SELECT 1 FROM log_revisions r"
+        " WHERE r.log_id = l.id AND r.revision = 1)",
+    ),
+    (
+        "leave decided by nobody",
+        "SELECT id FROM leave_requests WHERE state IN ('approved', 'rejected')"
+        " AND decided_by IS NULL",
+    ),
+    (
+        "leave request past the end of its route",
+        "SELECT id, route, step FROM leave_requests"
+        " WHERE step >= LENGTH(route) - LENGTH(REPLACE(route, ',', '')) + 1",
+    ),
+)
+
 
 class Unit:
     """What one task has open in the store while its unit runs."""

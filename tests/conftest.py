@@ -28,6 +28,17 @@ from tests.botapi_server import BotApiServer, Json, SentMessage
 
 T = TypeVar("T")
 
+# What tests/test_fuzz.py tried, summed into the run's last lines.
+FUZZ_TRIED = pytest.StashKey[list[list[int]]]()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    runs = config.stash.get(FUZZ_TRIED, [])
+    if runs:
+        tried = sum(sum(run) for run in runs)
+        terminalreporter.write_line(f"fuzz: {tried} generated updates thrown at the bot")
+
+
 GROUP = -100123
 LEADER = 1001  # created the group: a Telegram group admin
 MEMBER = 1002

@@ -1,13 +1,29 @@
 """What must not leak, end to end: another team's records asked for in a team's group, reverse
-checks outside a private chat, refusals that would name a village to a stranger.
+checks outside a private chat, refusals that would name a village to a stranger; and bad
+input (made-up points, overlong and malformed arguments, a button with no message) answered
+clearly.
 
 Shangba (HZ-001, Dahai township) and Xiaba (HZ-002, Leju township) are both in Huize county,
 whose admin is Chen; Zhang coordinates Dahai. Xiaba's group is set up by its leader Qian."""
 
 from __future__ import annotations
 
+from datetime import date
+
+from storage.base import Tx
+from storage.models import Checkin
 from tests.botapi_server import BotApiServer
-from tests.conftest import ADMIN, COORD, GROUP, OUTSIDER, BotHarness, events_of
+from tests.conftest import (
+    ADMIN,
+    COORD,
+    GROUP,
+    LEADER,
+    MEMBER,
+    OUTSIDER,
+    BotHarness,
+    events_of,
+    in_store,
+)
 
 XIABA_GROUP = -100777
 QIAN = 1010
@@ -74,3 +90,61 @@ async def test_a_refusal_names_no_village_to_a_stranger(
     for user in (OUTSIDER + 100, COORD):  # nobody, and a coordinator of another township
         refused = await county.say(user, user, "/logs HZ-002")
         assert refused.content == "You cannot read these logs."
+
+
+# ---------------------------------------------------------------------- bad input
+async def test_a_location_off_the_earth_is_refused_and_not_stored(
+    county: BotHarness, server: BotApiServer
+) -> None:
+    await county.say(GROUP, MEMBER, "/join")
+    for latitude, longitude in ((float("nan"), 103.2), (25.5, float("inf")), (95.0, 103.2)):
+        mark = len(server.sent)
+        await server.send_location(GROUP, MEMBER, latitude, longitude, live_period=28800)
+        answer = await server.wait_for(lambda m: m.chat_id == GROUP, after=mark)
+        assert answer.content.startswith("That location is not a real place"), latitude
+
+    async def checkins(tx: Tx) -> list[Checkin]:
+        team = await tx.get_team_by_code("HZ-001")
+        assert team is not None
+        return await tx.team_checkins(team.id, date(2026, 11, 1), date(2026, 11, 30))
+
+    assert await in_store(county.settings, county.clock, checkins) == []
+
+
+async def test_a_long_or_strange_argument_gets_a_clear_answer(
+    county: BotHarness, server: BotApiServer
+) -> None:
+    long = "长" * 5000
+    refused = await county.say(GROUP, MEMBER, f"/logs {long}")
+    assert refused.content.startswith("Not a day: 长长长")
+    assert len(refused.content) < 300 and "…" in refused.content
+    for text in ("/log history 99999999999999999999", "/log history ²"):
+        usage = await county.say(GROUP, MEMBER, text)
+        assert usage.content.startswith("Which log?"), text
+    # Half a surrogate pair cannot be stored as text: it becomes U+FFFD and the log is kept.
+    saved = await county.say(GROUP, MEMBER, "/log 走访\ud800农户")
+    assert saved.content.startswith("📝 Log #1 saved")
+    history = await county.say(GROUP, MEMBER, "/log history 1")
+    assert "走访\ufffd农户" in history.content
+
+
+async def test_a_reject_pressed_where_telegram_gives_no_message_asks_privately(
+    county: BotHarness, server: BotApiServer
+) -> None:
+    server.start_private(LEADER)
+    await county.say(GROUP, MEMBER, "/leave 2026-11-25 personal errand")
+    server.callback_answers["lost"] = {}
+    await server.push_update(
+        "callback_query",
+        {
+            "id": "lost",
+            "from": server.users[LEADER],
+            "inline_message_id": "gone",
+            "chat_instance": "1",
+            "data": "v1:lv:1:r",
+        },
+    )
+    prompt = await server.wait_for(lambda m: m.chat_id == LEADER and "Why is leave #1" in m.content)
+    assert prompt.reply_markup == {"force_reply": True, "selective": True}
+    done = await county.say(LEADER, LEADER, "Inspection that day")
+    assert done.content == "Rejection of leave #1 recorded."

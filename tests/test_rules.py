@@ -8,7 +8,8 @@ import pytest
 
 from rules import access
 from rules.access import Scope
-from rules.geo import SiteAwaitingLocation, SiteSpec, parse_site_add
+from rules.geo import SiteAwaitingLocation, SiteSpec, is_real_point, parse_site_add
+from rules.ids import parse_id
 from rules.invites import invite_problem, start_link
 from rules.lang import pick_lang
 from rules.orgcsv import decode, parse_org_csv
@@ -327,3 +328,32 @@ def test_csv_from_excel_decodes() -> None:
     row = "县,乡,码,村\n"
     assert decode("\ufeff".encode() + row.encode()) == row
     assert decode(row.encode("gb18030")) == row
+
+
+def test_ids_are_ascii_numbers_a_database_holds() -> None:
+    assert [parse_id(w) for w in ("12", "#12", "0", "-3", "²", "١٢", "abc", "")] == [
+        12,
+        12,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ]
+    assert parse_id(str(2**63 - 1)) == 2**63 - 1
+    assert parse_id(str(2**63)) is None
+
+
+def test_a_real_point_is_on_earth() -> None:
+    assert is_real_point(25.5, 103.2, 12.0)
+    assert is_real_point(-90.0, 180.0, None)
+    for lat, lon, acc in (
+        (91.0, 0.0, None),
+        (0.0, -180.5, None),
+        (float("nan"), 0.0, None),
+        (0.0, float("inf"), None),
+        (0.0, 0.0, float("nan")),
+        (0.0, 0.0, -1.0),
+    ):
+        assert not is_real_point(lat, lon, acc), (lat, lon, acc)

@@ -229,5 +229,11 @@ def test_callback_data_is_versioned_and_short() -> None:
     assert callbacks.decode("v1:lv:12:a") == ("lv", ["12", "a"])
     assert callbacks.decode("v0:leave:12") is None
     assert callbacks.decode("") is None
+    assert callbacks.decode("v1:ld:d:2026-11-23") == ("ld", ["d", "2026-11-23"])
+    # Made-up data is stale, never an error: an id no database holds, digits that are not
+    # ASCII, anything our encode() never writes.
+    assert callbacks.decode("v1:lv:99999999999999999999:r") is None
+    assert callbacks.decode("v1:lg:²:d") is None
+    assert callbacks.decode("v1:lv:1:<b>") is None
     with pytest.raises(ValueError, match="64 bytes"):
         callbacks.encode("ld", "x" * 70)
