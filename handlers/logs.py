@@ -599,14 +599,22 @@ async def household_import(update: Update, context: CunbotContext) -> None:
     if document is None or update.effective_user is None:
         return
     lang = await context.lang(update)
-    try:
-        file = await context.bot.get_file(document.file_id)
-        data = bytes(await file.download_as_bytearray())
-    except TelegramError as exc:
-        await context.reply(update, t(lang, "household.import_unreadable", error=str(exc)))
-        return
+
+    async def download() -> bytes | Problem:
+        try:
+            file = await context.bot.get_file(document.file_id)
+            return bytes(await file.download_as_bytearray())
+        except TelegramError as exc:
+            return Problem("household.import_unreadable", {"error": str(exc)})
+
     result = await logs.import_register(
-        context.store, context.now(), tg_user(update), message.chat_id, not in_group(update), data
+        context.store,
+        context.now(),
+        tg_user(update),
+        message.chat_id,
+        not in_group(update),
+        document.file_size,
+        download,
     )
     if isinstance(result, Problem):
         await reply_problem(update, context, result)

@@ -5,7 +5,7 @@ checks by inspectors, and monthly summaries. One transaction per use case."""
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -862,10 +862,17 @@ MAX_IMPORT_BYTES = 1_000_000  # a village's register is a few hundred rows
 
 
 async def import_register(
-    store: Store, now: datetime, user: TgUser, chat_id: int, private: bool, data: bytes
+    store: Store,
+    now: datetime,
+    user: TgUser,
+    chat_id: int,
+    private: bool,
+    size: int | None,
+    download: Callable[[], Awaitable[bytes | Problem]],
 ) -> RegisterImported | Problem:
     """A CSV sent to the team's chat with the caption ``/household import``: the team's
-    leaders (and its county's admins) fill the register in one go."""
+    leaders (and its county's admins) fill the register in one go. Who sent it and how big
+    Telegram says it is are checked before a byte is fetched."""
     async with store.transaction() as tx:
         found = await _team_for(tx, user, chat_id, private)
         if isinstance(found, Problem):
@@ -873,8 +880,14 @@ async def import_register(
         person, roles, team = found
         if person is None or not access.can_manage_team(roles, scope_of(team)):
             return Problem("household.err.import_not_allowed")
+    too_big = Problem("household.err.import_big", {"max": MAX_IMPORT_BYTES // 1000})
+    if size is not None and size > MAX_IMPORT_BYTES:
+        return too_big
+    data = await download()
+    if isinstance(data, Problem):
+        return data
     if len(data) > MAX_IMPORT_BYTES:
-        return Problem("household.err.import_big", {"max": MAX_IMPORT_BYTES // 1000})
+        return too_big
     try:
         text = decode(data)
     except UnicodeDecodeError:

@@ -487,6 +487,17 @@ async def test_a_register_imported_from_the_command_line_and_in_the_group(
         lambda m: m.reply_to_message_id == sent["message_id"], after=mark
     )
     assert answer.content == "Only the team's leaders import a household register."
+    # Neither a stranger's file nor one over the limit is fetched: the refusal comes first.
+    fetched = len(server.calls_to("getFile"))
+    mark = len(server.sent)
+    sent = await server.send_document(
+        GROUP, LEADER, "big.csv", b"household\n" + b"x" * 2_000_000, caption="/household import"
+    )
+    answer = await server.wait_for(
+        lambda m: m.reply_to_message_id == sent["message_id"], after=mark
+    )
+    assert answer.content == "The file is over 1000 KB; a register fits in far less."
+    assert len(server.calls_to("getFile")) == fetched == 1  # the leader's first file only
     mark = len(server.sent)
     sent = await server.send_document(
         GROUP,
