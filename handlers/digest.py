@@ -72,8 +72,9 @@ async def private_seen(update: Update, context: CunbotContext) -> None:
 
 
 def register(app: Application) -> None:
-    # Before every other handler and without stopping them.
-    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & NEW_MESSAGES, private_seen), group=-1)
+    # Before every other handler, alone in its group: in a group shared with another handler
+    # (a site's location), only the first that matches would run.
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & NEW_MESSAGES, private_seen), group=-3)
     app.add_handler(CommandHandler("digest", digest_command, filters=NEW_MESSAGES))
     app.add_handler(CommandHandler("export", export_command, filters=NEW_MESSAGES))
     app.add_handler(CommandHandler("remind", remind_command, filters=NEW_MESSAGES))

@@ -148,3 +148,23 @@ async def test_a_reject_pressed_where_telegram_gives_no_message_asks_privately(
     assert prompt.reply_markup == {"force_reply": True, "selective": True}
     done = await county.say(LEADER, LEADER, "Inspection that day")
     assert done.content == "Rejection of leave #1 recorded."
+
+
+# ---------------------------------------------------------------------- private chats
+async def test_pressing_start_or_sharing_a_location_privately_opens_the_private_chat(
+    county: BotHarness, server: BotApiServer
+) -> None:
+    """The bot writes privately to those who wrote to it there: a Start from someone it has
+    never seen, and a member's first private location, both count."""
+    server.add_user(QIAN, "Qian")
+    await county.say(QIAN, QIAN, "/start")
+    await county.say(GROUP, MEMBER, "/join")
+    mark = len(server.sent)
+    await server.send_location(MEMBER, MEMBER, 25.5009, 103.2, live_period=28800)
+    await server.wait_for(lambda m: m.chat_id == MEMBER, after=mark)
+
+    async def reachable(tx: Tx) -> set[int]:
+        people = [await tx.get_person_by_tg(user) for user in (QIAN, MEMBER)]
+        return await tx.privately_reachable([p.id for p in people if p is not None])
+
+    assert len(await in_store(county.settings, county.clock, reachable)) == 2
