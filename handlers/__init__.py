@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import checkins, digest, leave, logs, sites, spotchecks, system, team
+from handlers import checkins, digest, leave, logs, membership, sites, spotchecks, system, team
 
 
 def register_all(app: Application) -> None:
     system.register_first(app)
     team.register(app)
+    membership.register(app)
     sites.register(app)
     checkins.register(app)
     digest.register(app)

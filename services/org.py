@@ -196,6 +196,81 @@ async def leave_team(store: Store, now: datetime, user: TgUser, chat_id: int) ->
         return MembershipResult("left", team, team_lost_leader=lost)
 
 
+# ---------------------------------------------------------------------- the group itself
+@dataclass(frozen=True)
+class LeftGroup:
+    """Someone left the team's group, or was removed from it: their roles there ended."""
+
+    team: Team
+    person: Person
+    removed_by: Person | None  # None: they left by themselves
+    team_lost_leader: bool
+
+
+async def left_group(
+    store: Store, now: datetime, chat_id: int, user: TgUser, by: TgUser | None
+) -> LeftGroup | None:
+    """A member who is no longer in the group cannot check in there or be counted as its
+    member: their member and leader roles end, recorded with who removed them. None when
+    they held no role (or Telegram told us twice: once as a member update, once as the
+    group's service message)."""
+    async with store.transaction() as tx:
+        team = await tx.get_team_by_chat(chat_id)
+        person = await tx.get_person_by_tg(user.id)
+        if team is None or person is None:
+            return None
+        remover = await tx.get_person_by_tg(by.id) if by and by.id != user.id else None
+        if by is not None and by.id != user.id and remover is None:
+            remover = await ensure_person(tx, by, now)
+        actor = remover.id if remover else person.id
+        ended = [
+            role
+            for role in ("member", "leader")
+            if await tx.revoke_role(person.id, Role(role, team_id=team.id), now, actor)
+        ]
+        if not ended:
+            return None
+        await tx.note_event(
+            "team.left_group", now, actor, team.id, person_id=person.id, roles=ended
+        )
+        lost = "leader" in ended and await tx.count_role_holders("leader", team.id) == 0
+        return LeftGroup(team, person, remover, lost)
+
+
+@dataclass(frozen=True)
+class BotMoved:
+    """The bot was removed from a team's group, or added back to it."""
+
+    team: Team
+    removed: bool
+    by: Person | None
+    admins: tuple[tuple[Person, str], ...]  # the county's admins it can tell, in their language
+    group_lang: str
+
+
+async def bot_membership(
+    store: Store, now: datetime, chat_id: int, present: bool, by: TgUser | None, default: str
+) -> BotMoved | None:
+    """A team whose group lost the bot stays bound (its records are the group's) but is
+    flagged: nothing is planned for it, and its county's admins are told. Added back, it
+    works again as before. None for a group that is no team, or no change."""
+    async with store.transaction() as tx:
+        team = await tx.get_team_by_chat(chat_id)
+        if team is None:
+            return None
+        actor = await ensure_person(tx, by, now) if by is not None else None
+        if not await tx.set_bot_removed(chat_id, not present, now, actor.id if actor else None):
+            return None
+        admins = await tx.role_holders("admin", county_id=team.county_id) if team.county_id else []
+        reachable = await tx.privately_reachable([a.id for a in admins])
+        told = []
+        for admin in (a for a in admins if a.id in reachable):
+            chosen = await tx.get_chat_lang(admin.tg_user_id)
+            told.append((admin, pick_lang(chosen, admin.language_code, default, private=True)))
+        group_lang = pick_lang(await tx.get_chat_lang(chat_id), None, default, private=False)
+        return BotMoved(team, not present, actor, tuple(told), group_lang)
+
+
 # ---------------------------------------------------------------------- /team
 @dataclass(frozen=True)
 class TeamView:

@@ -31,7 +31,9 @@ class _Due:
 async def plan_reminders(store: Store, now: datetime) -> int:
     """Plan the reminders that fell due for every team; each slot of a team once."""
     async with store.transaction() as tx:
+        removed = await tx.removed_chats()  # the bot is not in them: nothing can be sent
         teams = [t for t in await tx.all_teams() if t.chat_id is not None]
+        teams = [t for t in teams if t.chat_id not in removed]
         words = await tx.reminder_words("team", [t.id for t in teams])
         county_rules: dict[int | None, Policy] = {}
         due: list[_Due] = []

@@ -446,6 +446,35 @@ class SqliteTx(CheckinQueries, LeaveQueries, LogQueries, ScheduleQueries, SpotQu
         )
         await self._event("chat.lang", now, actor_id, chat_id=chat_id, lang=lang)
 
+    async def set_bot_removed(
+        self, chat_id: int, removed: bool, now: datetime, actor_id: int | None
+    ) -> bool:
+        """Mark (or clear) a group the bot is no longer in; True if that changed anything."""
+        at = to_db(now) if removed else None
+        cur = await self._run(
+            """INSERT INTO chats (chat_id, private, updated_at, bot_removed_at)
+               VALUES (?, 0, ?, ?)
+               ON CONFLICT (chat_id) DO UPDATE SET bot_removed_at = excluded.bot_removed_at,
+                                                   updated_at = excluded.updated_at
+               WHERE (chats.bot_removed_at IS NULL) <> (excluded.bot_removed_at IS NULL)""",
+            (chat_id, to_db(now), at),
+        )
+        if cur.rowcount == 0:
+            return False
+        kind = "chat.bot_removed" if removed else "chat.bot_added"
+        await self._event(kind, now, actor_id, chat_id=chat_id)
+        return True
+
+    async def note_event(
+        self, kind: str, now: datetime, actor_id: int | None, team_id: int | None, **data: Any
+    ) -> None:
+        """A change that no row of its own records (why a role ended, say)."""
+        await self._event(kind, now, actor_id, team_id, **data)
+
+    async def removed_chats(self) -> set[int]:
+        rows = await self._all("SELECT chat_id FROM chats WHERE bot_removed_at IS NOT NULL")
+        return {r[0] for r in rows}
+
     async def set_pending(
         self,
         chat_id: int,

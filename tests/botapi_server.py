@@ -505,6 +505,8 @@ class BotApiServer:
 
     def _check_may_write(self, chat: Json) -> None:
         if chat["type"] != "private":
+            if self.statuses.get((chat["id"], self.bot_id)) in ("left", "kicked"):
+                raise ApiError(403, "Forbidden: bot was kicked from the group chat")
             return
         if chat["id"] in self.blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
