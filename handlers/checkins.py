@@ -13,10 +13,12 @@ from bot.context import CunbotContext
 from bot.i18n import t
 from handlers.common import (
     NEW_MESSAGES,
+    ask_service,
     in_group,
     message_of,
     reminder_states,
     reply,
+    reply_long,
     reply_problem,
     tg_user,
 )
@@ -28,7 +30,15 @@ from rules.policy import Policy, span_text
 from rules.problems import Problem
 from rules.spotcheck import standing
 from services import checkins
-from services.checkins import CheckinResult, LocationReport, MonthView, PolicyView, TeamDay
+from services.checkins import (
+    AreaToday,
+    CheckinResult,
+    LocationReport,
+    MonthView,
+    PolicyView,
+    TeamDay,
+)
+from services.org import team_label
 from services.spotchecks import SpotAnswer
 from storage.models import Checkin, Person
 
@@ -295,16 +305,24 @@ def _checkin_items(lang: str, rows: list[Checkin], tz: str) -> str:
 
 async def today(update: Update, context: CunbotContext) -> None:
     """The team's day: who has checked in, when, and who has not (leaders, coordinators)."""
-    if not in_group(update):
-        await reply(update, context, "err.group_only")
+    result: TeamDay | AreaToday | None = await ask_service(update, context, checkins.team_today)
+    if result is None:
         return
-    result = await checkins.team_today(
-        context.store, context.now(), tg_user(update), message_of(update).chat_id
-    )
-    if isinstance(result, Problem):
-        await reply_problem(update, context, result)
+    lang = await context.lang(update)
+    if isinstance(result, AreaToday):
+        await reply_long(update, context, _area_lines(lang, result))
         return
-    await context.reply(update, _day_text(await context.lang(update), result))
+    await context.reply(update, _day_text(lang, result))
+
+
+def _area_lines(lang: str, area: AreaToday) -> list[str]:
+    lines = [t(lang, "today.area_title", date=area.day.isoformat())]
+    for team, checked, away, total in area.teams:
+        line = t(lang, "today.area_line", team=team_label(team), checked=checked, total=total)
+        if away:
+            line += t(lang, "today.area_leave", n=away)
+        lines.append(line)
+    return lines
 
 
 def _day_text(lang: str, day: TeamDay) -> str:

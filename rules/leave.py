@@ -203,6 +203,17 @@ def parse_day(text: str, today: date) -> date | None:
     return None
 
 
+def day_asked(word: str, today: date) -> date | Problem:
+    """A day someone asks to see (``/logs``, ``/today``): written any way ``parse_day`` reads,
+    and not after today."""
+    day = parse_day(word, today)
+    if day is None:
+        return Problem("err.day", {"word": word})
+    if day > today:
+        return Problem("err.future_day")
+    return day
+
+
 def parse_kind(word: str) -> LeaveKind | None:
     return KIND_WORDS.get(word.strip().lower())
 

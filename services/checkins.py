@@ -11,12 +11,12 @@ from rules import access
 from rules import policy as policies
 from rules.checkin import Fix, Verdict, judge, local_moment, nearest_site
 from rules.days import MonthFigures, day_windows_left, month_bounds, month_figures
-from rules.leave import is_overdue, leave_calendar
+from rules.leave import day_asked, is_overdue, leave_calendar
 from rules.policy import WINDOW_NAMES, Policy, Window, WindowName
 from rules.problems import Problem
 from rules.spotcheck import rotation_start
 from services.logs import LogFigures, member_log_figures
-from services.org import TgUser, ensure_person, policy_for, scope_of
+from services.org import TgUser, area_of, ensure_person, outside_group, policy_for, scope_of
 from services.spotchecks import SpotAnswer, SpotRecord, spot_records, take_answer
 from storage.base import Store, Tx
 from storage.models import Checkin, LeaveRequest, Person, Role, Team
@@ -339,35 +339,84 @@ async def _group_team_and_caller(
     return team, person, await tx.active_roles(person.id) if person else []
 
 
-async def team_today(store: Store, now: datetime, user: TgUser, chat_id: int) -> TeamDay | Problem:
+@dataclass(frozen=True)
+class AreaToday:
+    """``/today`` privately for an overseer with no team named: each team at a glance."""
+
+    day: date
+    teams: tuple[tuple[Team, int, int, int], ...]  # team, checked in, on leave, members
+
+
+async def team_today(
+    store: Store, now: datetime, user: TgUser, chat_id: int, private: bool, words: list[str]
+) -> TeamDay | AreaToday | Problem:
+    """``/today [team code] [day]``: in a group, its team's day; privately, the named team,
+    or every team the caller oversees (a leader's own team)."""
     async with store.transaction() as tx:
-        found = await _group_team_and_caller(tx, user, chat_id)
-        if isinstance(found, Problem):
-            return found
-        team, _, roles = found
-        if not access.may_see_team_day(roles, scope_of(team)):
+        person = await tx.get_person_by_tg(user.id)
+        roles = await tx.active_roles(person.id) if person else []
+        named = await tx.get_team_by_code(words[0]) if words else None
+        if named is not None:
+            words = words[1:]
+        if len(words) > 1:
+            return Problem("today.usage")
+        if not private:
+            team = named or await tx.get_team_by_chat(chat_id)
+            if team is None:
+                return Problem("err.no_team")
+            elsewhere = outside_group(team, chat_id, private)
+            if elsewhere is not None:
+                return elsewhere
+            teams = [team]
+        elif named is not None:
+            teams = [named]
+        else:
+            teams = await area_of(tx, roles)
+            led = [r.team_id for r in roles if r.role == "leader" and r.team_id]
+            teams += [await tx.get_team(i) for i in led if all(t.id != i for t in teams)]
+        if not teams:
             return Problem("today.err.not_allowed")
-        policy = await policy_for(tx, team)
-        local = local_moment(now, team.tz)
-        day = local.date()
-        rows = await tx.team_checkins(
-            team.id, day, day, outcomes=("checkin", "presence", "refused")
+        local = local_moment(now, teams[0].tz)
+        day = day_asked(words[0], local.date()) if words else local.date()
+        if isinstance(day, Problem):
+            return day
+        if len(teams) > 1:
+            return AreaToday(day, tuple([await _glance(tx, t, day) for t in teams]))
+        if not access.may_see_team_day(roles, scope_of(teams[0])):
+            return Problem("today.err.not_allowed")
+        return await _team_day(tx, teams[0], day, now)
+
+
+async def _team_day(tx: Tx, team: Team, day: date, now: datetime) -> TeamDay:
+    policy = await policy_for(tx, team)
+    local = local_moment(now, team.tz)
+    rows = await tx.team_checkins(team.id, day, day, outcomes=("checkin", "presence", "refused"))
+    leaves = await tx.team_leave(team.id, day - timedelta(days=366), day)
+    members = []
+    for held in await tx.team_people(team.id):
+        if "member" not in held.roles:
+            continue
+        mine = [r for r in rows if r.person_id == held.person.id]
+        counted = [r for r in mine if r.outcome == "checkin"]
+        theirs = [r for r in leaves if r.person_id == held.person.id]
+        on_leave = next((r for r in theirs if day in _excused(r)), None)
+        overdue = next(
+            (r for r in theirs if is_overdue(r.state, r.last, r.returned_day, day)), None
         )
-        leaves = await tx.team_leave(team.id, day - timedelta(days=366), day)
-        members = []
-        for held in await tx.team_people(team.id):
-            if "member" not in held.roles:
-                continue
-            mine = [r for r in rows if r.person_id == held.person.id]
-            counted = [r for r in mine if r.outcome == "checkin"]
-            theirs = [r for r in leaves if r.person_id == held.person.id]
-            on_leave = next((r for r in theirs if day in _excused(r)), None)
-            overdue = next(
-                (r for r in theirs if is_overdue(r.state, r.last, r.returned_day, day)), None
-            )
-            members.append(MemberDay(held.person, counted, _left_site_at(mine), on_leave, overdue))
-        left = day_windows_left(policy, local.time().replace(tzinfo=None))
-        return TeamDay(team, day, policy, members, left)
+        left_site = _left_site_at(mine) if day == local.date() else None
+        members.append(MemberDay(held.person, counted, left_site, on_leave, overdue))
+    # A past day is over: nobody may still check in on it.
+    left = day == local.date() and day_windows_left(policy, local.time().replace(tzinfo=None))
+    return TeamDay(team, day, policy, members, left)
+
+
+async def _glance(tx: Tx, team: Team, day: date) -> tuple[Team, int, int, int]:
+    members = {p.person.id for p in await tx.team_people(team.id) if "member" in p.roles}
+    rows = await tx.team_checkins(team.id, day, day, outcomes=("checkin",))
+    checked = {r.person_id for r in rows} & members
+    leave = await tx.team_leave(team.id, day, day, states=("approved",))
+    away = {r.person_id for r in leave if day in _excused(r)} & members - checked
+    return team, len(checked), len(away), len(members)
 
 
 def _excused(leave: LeaveRequest) -> set[date]:

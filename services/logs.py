@@ -13,7 +13,7 @@ from rules import access
 from rules.checkin import local_moment
 from rules.days import month_bounds
 from rules.ids import parse_id
-from rules.leave import excused_days, parse_day
+from rules.leave import day_asked, excused_days
 from rules.logs import (
     MAX_LOG_CHARS,
     SAMPLE_DAYS,
@@ -469,14 +469,7 @@ class AreaDay:
 
 
 def _day_of(words: list[str], today: date) -> date | Problem | None:
-    if not words:
-        return None
-    day = parse_day(words[0], today)
-    if day is None:
-        return Problem("logs.err.day", {"word": words[0]})
-    if day > today:
-        return Problem("logs.err.future")
-    return day
+    return day_asked(words[0], today) if words else None
 
 
 async def _team_logs_day(

@@ -13,6 +13,8 @@ from storage.models import Checkin, Role
 from storage.sqlite import SqliteStore
 from tests.botapi_server import BotApiServer, SentMessage
 from tests.conftest import (
+    ADMIN,
+    COORD,
     GROUP,
     LEADER,
     MEMBER,
@@ -20,6 +22,7 @@ from tests.conftest import (
     OUTSIDER,
     BotHarness,
     FakeClock,
+    ask,
     run_cli,
 )
 
@@ -312,6 +315,40 @@ async def test_today_is_for_leaders(team: BotHarness, server: BotApiServer) -> N
     assert day.content.splitlines()[0] == "Shangba · 2026-11-23"
     assert "✅ Zhao: morning 07:00" in day.content
     assert "⬜ Li: no check-in yet" in day.content
+
+
+async def test_today_for_a_past_day_and_privately_for_those_above_the_team(
+    county: BotHarness, server: BotApiServer, clock: FakeClock
+) -> None:
+    await share(server, GROUP, MEMBER, **LIVE)
+    clock.advance(days=1, hours=2, minutes=30)  # Tuesday 09:30: Monday is over
+    day = await county.say(GROUP, LEADER, "/today yesterday")
+    lines = day.content.splitlines()
+    assert lines[0] == "Shangba · 2026-11-23"
+    assert "✅ Wang: morning 07:00" in lines
+    assert "❌ Zhao: no check-in" in lines  # the day is over: missed, not "not yet"
+    other = await county.say(GROUP, LEADER, "/today HZ-002")
+    assert other.content.startswith("Here I answer only about this group's team.")
+    # Privately: a coordinator gets the one team of the township, an admin the county.
+    coordinator = await ask(server, COORD, COORD, "/today 2026-11-23")
+    assert coordinator.content.splitlines()[0] == "Shangba · 2026-11-23"
+    area = await ask(server, ADMIN, ADMIN, "/today 11-23")
+    assert area.content.splitlines() == [
+        "📋 Check-ins on 2026-11-23 in your area",
+        "HZ-001 Shangba: 1 of 3 members checked in",
+        "HZ-002 Xiaba: 0 of 0 members checked in",
+    ]
+    named = await ask(server, ADMIN, ADMIN, "/today HZ-001 昨天")
+    assert named.content.splitlines()[0] == "Shangba · 2026-11-23"
+    for user, text, answer in (
+        (MEMBER, "/today", "Only the team's leaders"),
+        (COORD, "/today HZ-002", "Only the team's leaders"),
+        (COORD, "/today someday", "Not a day: someday."),
+        (COORD, "/today 2026-12-25", "That day has not come yet."),
+        (COORD, "/today HZ-001 yesterday more", "Ask like this: /today"),
+    ):
+        refused = await ask(server, user, user, text)  # not the digest due meanwhile
+        assert refused.content.startswith(answer), text
 
 
 async def test_rules_show_the_teams_attendance_rules(team: BotHarness) -> None:

@@ -67,8 +67,7 @@ async def test_a_member_who_leaves_or_is_removed_is_no_longer_in_the_team(
     await server.push_update("chat_member", _member_update(server, MEMBER2, MEMBER2, "left"))
     left = await server.wait_for(lambda m: m.chat_id == GROUP, after=mark)
     assert left.content == (
-        "Zhao left the group, so they are no longer in the team of Shangba. "
-        "Their records are kept."
+        "Zhao left the group, so they are no longer in the team of Shangba. Their records are kept."
     )
     # The same departure as the group's service message changes nothing and says nothing.
     await _service(server, MEMBER2, "left_chat_member", server.users[MEMBER2])
