@@ -74,6 +74,10 @@ def export_parts(lang: str, export: Export) -> list[Part]:
         logs=len(export.logs),
         leave=len(export.leave),
     )
+    if export.asked_last is not None:
+        summary += "\n" + t(
+            lang, "export.cut", asked=export.asked_last.isoformat(), last=export.last.isoformat()
+        )
     stem = f"cunbot-export-{export.first.isoformat()}-{export.last.isoformat()}"
     return [
         Part(summary),

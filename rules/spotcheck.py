@@ -63,7 +63,7 @@ def parse_order(words: Sequence[str]) -> Order | Problem:
             if minutes is not None:
                 return Problem("spot.err.word", {"value": word})
             minutes = int(found[1])
-        elif word.isdigit():
+        elif word.isascii() and word.isdigit():
             if count is None:
                 count = int(word)
             elif minutes is None:
@@ -72,13 +72,20 @@ def parse_order(words: Sequence[str]) -> Order | Problem:
                 return Problem("spot.err.word", {"value": word})
         else:
             rest.append(word)
-    if count is not None and not 1 <= count <= MAX_COUNT:
-        return Problem("spot.err.count", {"value": count, "max": MAX_COUNT})
-    if minutes is not None and not MIN_SPOT_MINUTES <= minutes <= MAX_SPOT_MINUTES:
-        return Problem(
-            "spot.err.minutes", {"value": minutes, "min": MIN_SPOT_MINUTES, "max": MAX_SPOT_MINUTES}
-        )
     return Order(count, minutes, tuple(rest))
+
+
+def order_problem(order: Order) -> Problem | None:
+    """A number out of range. Asked only once every other word is known to name something,
+    so "/spotcheck HZ-001 abc 9999" is told about ``abc`` first, in the order it was typed."""
+    if order.count is not None and not 1 <= order.count <= MAX_COUNT:
+        return Problem("spot.err.count", {"value": order.count, "max": MAX_COUNT})
+    if order.minutes is not None and not MIN_SPOT_MINUTES <= order.minutes <= MAX_SPOT_MINUTES:
+        return Problem(
+            "spot.err.minutes",
+            {"value": order.minutes, "min": MIN_SPOT_MINUTES, "max": MAX_SPOT_MINUTES},
+        )
+    return None
 
 
 @dataclass(frozen=True)

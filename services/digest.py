@@ -250,6 +250,7 @@ class Export:
     checkins: tuple[Checkin, ...]
     logs: tuple[WorkLog, ...]
     leave: tuple[LeaveRequest, ...]
+    asked_last: date | None = None  # a last day after today, which the export stops short of
 
 
 async def export_records(
@@ -272,6 +273,7 @@ async def export_records(
             first, last = last, first
         if first > today:
             return Problem("digest.err.future", {"value": first.isoformat()})
+        asked_last = last if last > today else None
         last = min(last, today)
         if (last - first).days + 1 > MAX_EXPORT_DAYS:
             return Problem("export.err.too_long", {"days": MAX_EXPORT_DAYS})
@@ -296,6 +298,7 @@ async def export_records(
             tuple(checkins),
             tuple(logs),
             tuple(leave),
+            asked_last,
         )
 
 

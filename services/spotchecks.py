@@ -30,6 +30,7 @@ from rules.spotcheck import (
     choose,
     in_time,
     is_finding,
+    order_problem,
     parse_order,
     rotation_start,
     standing,
@@ -101,6 +102,9 @@ async def order_spot_check(
         named = _named(members, rest)
         if isinstance(named, Problem):
             return named
+        out_of_range = order_problem(order)
+        if out_of_range is not None:
+            return out_of_range
         pool = await _eligible(tx, teams, members, now)
         for m in named:
             if m.person.id not in {c.person_id for c in pool.candidates}:

@@ -269,6 +269,11 @@ async def test_digest_and_export_on_demand(
     assert ["HZ-001 Shangba", "Wang", rows[8][2], "2026-11-21", "leave"] in rows
     [usage] = await private(server, COORD, "/export 2026-11-16")
     assert usage.content.startswith("Usage: /export")
+    # Days after today are said to be left out, never silently.
+    cut, _, _ = await private(server, COORD, "/export 2026-11-16 2027-12-31", parts=3)
+    assert cut.content.splitlines()[-1] == (
+        "You asked up to 2027-12-31; it ends today, 2026-11-25: later days have no records yet."
+    )
 
 
 async def test_a_fan_out_keeps_to_telegrams_limits(

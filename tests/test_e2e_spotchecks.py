@@ -237,6 +237,11 @@ async def test_a_named_member_answering_inside_closes_the_check_at_once(
     await server.send_text(COORD, COORD, "/spotcheck Nobody")
     unknown = await _private(server, COORD, mark)
     assert unknown.content.startswith('"Nobody" is not a team code, township or member')
+    # The first word that is wrong is the one told, however many are.
+    mark = len(server.sent)
+    await server.send_text(COORD, COORD, "/spotcheck HZ-001 abc 9999")
+    first = await _private(server, COORD, mark)
+    assert first.content.startswith('"abc" is not a team code, township or member')
 
 
 async def test_the_deadline_fires_once_across_a_restart(
