@@ -681,5 +681,5 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("leave", leave_command, filters=NEW_MESSAGES))
     app.add_handler(CommandHandler("back", back_command, filters=NEW_MESSAGES))
     app.add_handler(CommandHandler("leaves", leaves_command, filters=NEW_MESSAGES))
-    app.add_handler(CallbackQueryHandler(on_button))
+    app.add_handler(CallbackQueryHandler(on_button, pattern=rf"^v1:({DECIDE}|{TALK}):"))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & NEW_MESSAGES, text_input))

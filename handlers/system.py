@@ -5,7 +5,13 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.ext import Application, ApplicationHandlerStop, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot import outbox
 from bot.context import CunbotContext
@@ -65,6 +71,12 @@ async def unknown_command(update: Update, context: CunbotContext) -> None:
     await reply(update, context, "err.unknown_command", command=command)
 
 
+async def stale_button(update: Update, context: CunbotContext) -> None:
+    """A button no handler's pattern took: from an older version, made up, or of a message
+    whose purpose is gone. Answered, so its spinner stops and the presser knows."""
+    await context.answer(update, await context.t(update, "err.stale_button"), alert=True)
+
+
 async def on_error(update: object, context: CunbotContext) -> None:
     """A handler raised. For an update from the inbox, everything it wrote is rolled back and
     it becomes a dead letter (the inbox tells the person and logs one line); no other handler
@@ -96,3 +108,4 @@ def register_first(app: Application) -> None:
 def register_last(app: Application) -> None:
     # Same group as the commands and registered after them: only what none of them took.
     app.add_handler(MessageHandler(filters.COMMAND & NEW_MESSAGES, unknown_command))
+    app.add_handler(CallbackQueryHandler(stale_button))
