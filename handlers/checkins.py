@@ -256,7 +256,14 @@ def _month_text(lang: str, name: str, view: MonthView) -> str:
     if f.need_nights and f.pace != "met":
         lines.append(t(lang, "me.need_nights", need=f.need_nights))
     items = _checkin_items(lang, view.today, view.team.tz)
-    lines.append(t(lang, "me.today", items=items) if items else t(lang, "me.today_none"))
+    if items:
+        lines.append(t(lang, "me.today", items=items))
+    elif view.away_today is not None:
+        away = view.away_today
+        kind = t(lang, f"leave.kind.{away.kind}")
+        lines.append(t(lang, "me.today_leave", id=away.id, kind=kind, last=away.last.isoformat()))
+    else:
+        lines.append(t(lang, "me.today_none"))
     lines.append(t(lang, "me.logs", days=view.logs.days_logged, of=view.logs.days_so_far))
     if view.logs.verdicts:
         lines.append(

@@ -248,6 +248,7 @@ class MonthView:
     leave: list[LeaveRequest]  # pending, and approved that has not ended
     logs: LogFigures
     spot: SpotRecord  # this calendar year's spot checks and findings
+    away_today: LeaveRequest | None = None  # approved leave that excuses today
 
 
 async def my_month(
@@ -278,7 +279,8 @@ async def my_month(
             )
             found = await spot_records(tx, [team.id], rotation_start(today), today, person.id)
             spot = found.get((team.id, person.id), SpotRecord())
-            views.append(MonthView(team, policy, figures, today_rows, leave, logs, spot))
+            away = next((r for r in leave if r.state == "approved" and today in _excused(r)), None)
+            views.append(MonthView(team, policy, figures, today_rows, leave, logs, spot, away))
         return views
 
 

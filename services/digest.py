@@ -149,6 +149,8 @@ def compute_digest(records: DigestRecords) -> Digest:
                     r, policies[team.id], period.first, period.last, records.today, records.clock
                 )
                 for r in records.members.get(team.id, [])
+                # Someone who joined after the period has no days in it to report.
+                if r.joined is None or r.joined <= period.last
             ),
         )
         for team in records.teams

@@ -28,6 +28,7 @@ from tests.conftest import (
     LEADER,
     MEMBER,
     MEMBER2,
+    OUTSIDER,
     BotHarness,
     FakeClock,
     ask,
@@ -214,6 +215,9 @@ async def test_the_monthly_compliance_report_on_the_first(
     county: BotHarness, server: BotApiServer, clock: FakeClock
 ) -> None:
     await made_up_month(county.settings, clock)
+    # Sun joins at 00:30 on the 1st: November is none of his, and he is not in its report.
+    clock.current = datetime(2026, 11, 30, 16, 30, tzinfo=UTC)
+    await county.say(GROUP, OUTSIDER, "/join")
     mark = len(server.sent)
     clock.current = datetime(2026, 12, 1, 0, 5, tzinfo=UTC)  # 1 December, 08:05
     await server.wait_until(

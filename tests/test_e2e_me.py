@@ -7,10 +7,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from storage.base import Tx
 from storage.models import Checkin
 from storage.sqlite import SqliteStore
 from tests.botapi_server import BotApiServer
-from tests.conftest import GROUP, LEADER, MEMBER, OUTSIDER, BotHarness, FakeClock, run_cli
+from tests.conftest import (
+    GROUP,
+    LEADER,
+    MEMBER,
+    OUTSIDER,
+    BotHarness,
+    FakeClock,
+    in_store,
+    run_cli,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SHORT = "at your pace so far you will fall short."
@@ -20,6 +30,10 @@ SHORT = "at your pace so far you will fall short."
 def clock() -> FakeClock:
     # The team is set up and joined in October, so November's quota is owed in full.
     return FakeClock(datetime(2026, 10, 25, 2, 0, tzinfo=UTC))
+
+
+def _day(day: int) -> date:
+    return date(2026, 11, day)
 
 
 def _at(day: int, hour: int) -> datetime:
@@ -99,6 +113,33 @@ async def test_me_prorates_the_quota_for_a_member_who_joined_mid_month(
     clock.current += timedelta(days=2)
     later = await team.say(GROUP, OUTSIDER, "/me")
     assert "🔴 Behind: 10 more days needed but only 9 left." in later.content
+
+
+async def test_me_on_a_leave_day_and_with_leave_from_before_joining(
+    team: BotHarness, clock: FakeClock
+) -> None:
+    clock.current = _at(16, 9)
+    await team.say(GROUP, OUTSIDER, "/join")
+
+    async def leave(tx: Tx) -> None:
+        person = await tx.get_person_by_tg(OUTSIDER)
+        leader = await tx.get_person_by_tg(LEADER)
+        group = await tx.get_team_by_chat(GROUP)
+        assert person is not None and leader is not None and group is not None
+        for first, last in ((date(2026, 11, 10), date(2026, 11, 12)), (_day(20), _day(21))):
+            asked = await tx.create_leave(
+                person.id, group.id, "personal", first, last, "家中有事", ("leader",), GROUP,
+                clock(),
+            )  # fmt: skip
+            await tx.decide_leave(asked, "approved", leader.id, clock())
+
+    await in_store(team.settings, clock, leave)
+    clock.current = _at(20, 10)
+    me = await team.say(GROUP, OUTSIDER, "/me")
+    lines = me.content.splitlines()
+    # Leave from before Sun joined counts for nothing; the 20th is leave, not "not yet".
+    assert lines[1] == "Days present: 0 of 10 · absent 4 · on leave 1"
+    assert "Today: on leave (#2, Personal leave, until 2026-11-21); no check-in needed." in lines
 
 
 async def test_me_needs_membership(team: BotHarness) -> None:
