@@ -91,7 +91,6 @@ async def on_startup(app: CunbotApp) -> None:
     clock = app.bot_data.clock
     store = await open_store(settings.database, clock())
     app.bot_data.store = store
-    app.bot_data.started_at = clock()
     await schedule_begins(store, clock())
     assert app.bot_data.limiter is not None
     deliverer = Deliverer(app.bot, store, clock, settings.lang, app.bot_data.limiter)

@@ -35,8 +35,6 @@ class BotData:
     limiter: PacedRateLimiter | None = None
     deliverer: Deliverer | None = None
     inbox: Inbox | None = None
-    # When this run began: what a job (which has no update) takes as "listening since".
-    started_at: datetime | None = None
     # Spot checks draw members and moments from this; the operating system's randomness,
     # so nobody can predict who is asked next.
     rng: random.Random = field(default_factory=random.SystemRandom)
@@ -93,17 +91,6 @@ class CunbotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any]
         """When the update reached the bot (a backlog never makes it late); in a job, now."""
         handling = self.handling
         return handling.row.received_at if handling else self.bot_data.clock()
-
-    @property
-    def started_at(self) -> datetime:
-        """Since when the bot was listening when this update came: a location sent before
-        that waited at Telegram for us and is judged by its own time, not as stale."""
-        handling = self.handling
-        if handling is not None:
-            return handling.row.listening_since
-        started = self.bot_data.started_at
-        assert started is not None
-        return started
 
     @property
     def rng(self) -> random.Random:

@@ -28,7 +28,7 @@ import traceback
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -49,6 +49,9 @@ HANDLERS = 8  # chats handled at once
 BACKLOG_PAGE = 500
 # How often the inbox is read for rows put back by ``cunbot inbox retry`` while running.
 RESCAN_SECONDS = 30.0
+# The run's "listening until" is moved on at most this often (by the bot's clock), a poll's
+# length ahead: a message sent before it reaches the bot at once.
+LISTENING_EVERY = timedelta(seconds=5)
 
 
 @dataclass
@@ -91,10 +94,16 @@ class Inbox:
         self._fetcher: asyncio.Task[None] | None = None
         self._stopping = False
         self.polls = 0
+        self._run_id: int | None = None
+        self._listening_noted: datetime | None = None
 
     # ------------------------------------------------------------------ life cycle
     async def start(self) -> None:
         """Pick up what the last run left in the inbox, then start fetching."""
+        now = self._clock()
+        async with self._store.transaction() as tx:
+            self._run_id = await tx.start_run(now, now + self._listening_span)
+        self._listening_noted = now
         if found := await self._scan():
             log.info("resuming %d updates left in the inbox", found)
         self._fetcher = asyncio.create_task(self._fetch(), name="inbox:fetch")
@@ -162,6 +171,7 @@ class Inbox:
                 continue
             failures = 0
             self.polls += 1
+            await self._note_listening()
             if asyncio.get_running_loop().time() - self._scanned > RESCAN_SECONDS:
                 await self._scan()
             if not raw:
@@ -182,6 +192,25 @@ class Inbox:
             if len(added) < len(batch):
                 log.info("%d updates were already in the inbox", len(batch) - len(added))
             self._dispatch(added)
+
+    @property
+    def _listening_span(self) -> timedelta:
+        return timedelta(seconds=self._poll_timeout) + LISTENING_EVERY
+
+    async def _note_listening(self) -> None:
+        """A poll came back: the bot has been listening, and will be for another poll."""
+        now = self._clock()
+        if self._run_id is None or (
+            self._listening_noted is not None and now - self._listening_noted < LISTENING_EVERY
+        ):
+            return
+        try:
+            async with self._store.transaction() as tx:
+                await tx.note_listening(self._run_id, now + self._listening_span)
+        except Exception as exc:  # a busy file: the next poll notes it
+            log.warning("could not note the run's polling: %s", type(exc).__name__)
+            return
+        self._listening_noted = now
 
     async def _poll(self, offset: int | None) -> list[Any]:
         """One long poll; the offset confirms everything before it to Telegram."""

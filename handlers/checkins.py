@@ -72,7 +72,6 @@ async def location(update: Update, context: CunbotContext) -> None:
     result = await checkins.check_in(
         context.store,
         context.now(),
-        context.started_at,
         tg_user(update),
         report,
         context.settings.tz,
@@ -100,7 +99,6 @@ async def live_location(update: Update, context: CunbotContext) -> None:
     result = await checkins.live_update(
         context.store,
         context.now(),
-        context.started_at,
         tg_user(update),
         _report(update, message, sent_at),
     )
@@ -410,6 +408,7 @@ def policy_text(lang: str, view: PolicyView) -> str:
             t(lang, f"rules.day_rule.{policy.day_rule}"),
             t(lang, "rules.accuracy", accuracy=policy.accuracy_m),
             t(lang, f"rules.live.{policy.live}"),
+            t(lang, "rules.backlog", hours=policy.backlog_hours),
             t(
                 lang,
                 "rules.leave_route_leader" if policy.leave_leader_step else "rules.leave_route",

@@ -70,12 +70,15 @@ def nearest_site(latitude: float, longitude: float, sites: list[Site]) -> tuple[
     return best
 
 
-def is_stale(sent_at: datetime, received_at: datetime, bot_started_at: datetime) -> bool:
-    """Late while the bot was running. A message that waited at Telegram because the bot was
-    down is not stale: weak village signal or our outage must not cost a check-in."""
-    if sent_at < bot_started_at:
-        return False
-    return (received_at - sent_at).total_seconds() > STALE_SECONDS
+def is_stale(sent_at: datetime, received_at: datetime, waited: bool, backlog_hours: int) -> bool:
+    """Late while the bot was fetching: stale. A message that waited at Telegram because the
+    bot was not fetching when it was sent is judged by its own time (weak village signal or
+    our outage must not cost a check-in), up to the county's bound on how old a backlog may
+    be."""
+    late = (received_at - sent_at).total_seconds()
+    if waited:
+        return late > backlog_hours * 3600
+    return late > STALE_SECONDS
 
 
 def judge(
@@ -84,8 +87,10 @@ def judge(
     policy: Policy,
     tz: str,
     received_at: datetime,
-    bot_started_at: datetime,
+    waited: bool,
 ) -> Verdict:
+    """``waited``: the bot was not fetching updates when the location was sent (the store's
+    record of runs says), so it sat at Telegram until the bot came back."""
     local = local_moment(fix.sent_at, tz)
     window = policy.window_at(local.time().replace(tzinfo=None))
     base = Verdict("refused", local.date(), local.time(), window.name if window else None)
@@ -97,7 +102,7 @@ def judge(
         return refused("forwarded")
     if fix.venue:
         return refused("venue")
-    if is_stale(fix.sent_at, received_at, bot_started_at):
+    if is_stale(fix.sent_at, received_at, waited, policy.backlog_hours):
         return refused("stale")
     if fix.accuracy_m is not None and fix.accuracy_m > policy.accuracy_m:
         return refused("accuracy")

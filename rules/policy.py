@@ -98,6 +98,9 @@ class Policy:
     # ``spot_limit`` they cannot be rated competent. 0 switches a level off.
     spot_flag: int = 2
     spot_limit: int = 3
+    # A location sent while the bot was down counts by its own time if it reaches the bot
+    # within this many hours (Telegram keeps updates for a day).
+    backlog_hours: int = 12
 
     def window(self, name: str) -> Window | None:
         return next((w for w in self.windows if w.name == name), None)
@@ -139,6 +142,7 @@ def to_json(policy: Policy) -> str:
             "spot_minutes": policy.spot_minutes,
             "spot_flag": policy.spot_flag,
             "spot_limit": policy.spot_limit,
+            "backlog": policy.backlog_hours,
         },
         ensure_ascii=False,
     )
@@ -217,6 +221,7 @@ _SCALARS = (
     "spot_minutes",
     "spot_flag",
     "spot_limit",
+    "backlog",
 )
 _ALIASES = {"accuracy": "accuracy_m"}
 # Words a county types, and the policy field each sets.
@@ -234,6 +239,7 @@ _NUMBERS = {
     "spot_minutes": "spot_minutes",
     "spot_flag": "spot_flag",
     "spot_limit": "spot_limit",
+    "backlog": "backlog_hours",
 }
 # A time of day, or ``off``.
 _CLOCKS = {"remind_log": "remind_log", "digest_at": "digest_at"}
@@ -340,6 +346,8 @@ def _check_figures(policy: Policy) -> Problem | None:
         and 0 <= policy.spot_flag <= 52
         and 0 <= policy.spot_limit <= 52
     )
+    if not 1 <= policy.backlog_hours <= 24:
+        return Problem("rules.err.backlog", {"value": policy.backlog_hours})
     if not spot_figures:
         return Problem("rules.err.spot_figures", {"min": MIN_SPOT_MINUTES, "max": MAX_SPOT_MINUTES})
     return None

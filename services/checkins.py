@@ -111,12 +111,7 @@ def _next_window(policy: Policy, verdict: Verdict) -> Window | None:
 
 
 async def check_in(
-    store: Store,
-    now: datetime,
-    started_at: datetime,
-    user: TgUser,
-    report: LocationReport,
-    default_tz: str,
+    store: Store, now: datetime, user: TgUser, report: LocationReport, default_tz: str
 ) -> CheckinResult:
     """A member shared a location (a new message): judge it, record it, say what counts."""
     async with store.transaction() as tx:
@@ -137,15 +132,16 @@ async def check_in(
             roles = await tx.active_roles(person.id)
             team = group_team if access.is_member(roles, group_team.id) else None
         policy = await policy_for(tx, team)
+        waited = not await tx.was_fetching(report.fix.sent_at)
         if team is None:
             # Kept against the group's team (if any), so a leader sees who tried to check in.
             tz = group_team.tz if group_team else default_tz
-            verdict = judge(report.fix, [], policy, tz, now, started_at)
+            verdict = judge(report.fix, [], policy, tz, now, waited)
             verdict = replace(verdict, outcome="refused", reason="not_member")
             record = await tx.record_checkin(_record(person, group_team, report, verdict, now))
             return CheckinResult("refused", person, group_team, record, policy=policy)
         sites = await tx.list_sites(team.id)
-        verdict = judge(report.fix, sites, policy, team.tz, now, started_at)
+        verdict = judge(report.fix, sites, policy, team.tz, now, waited)
         earlier = await _counted_already(tx, person, team, verdict)
         if earlier is not None:
             verdict = replace(verdict, outcome="repeat")
@@ -158,7 +154,7 @@ async def check_in(
             report.fix,
             record.id if record else None,
             now,
-            started_at,
+            waited,
         )
         return CheckinResult(
             verdict.outcome,
@@ -173,7 +169,7 @@ async def check_in(
 
 
 async def live_update(
-    store: Store, now: datetime, started_at: datetime, user: TgUser, report: LocationReport
+    store: Store, now: datetime, user: TgUser, report: LocationReport
 ) -> CheckinResult:
     """A live location moved. Its points are presence evidence and never a second check-in;
     but a live share that enters a window with no check-in yet (started before the window
@@ -186,11 +182,12 @@ async def live_update(
         if person is None or person.id != first.person_id:
             return CheckinResult("ignored")
         fix = replace(report.fix, live=True)
+        waited = not await tx.was_fetching(fix.sent_at)
         # A live location that started blurred may answer a spot check once it sharpens.
         spot = await take_answer(
-            tx, person, report.chat_id, report.private, fix, None, now, started_at, quiet=True
+            tx, person, report.chat_id, report.private, fix, None, now, waited, quiet=True
         )
-        result = await _live_point(tx, person, first, report, fix, now, started_at)
+        result = await _live_point(tx, person, first, report, fix, now, waited)
         return replace(result, spot=spot)
 
 
@@ -201,7 +198,7 @@ async def _live_point(
     report: LocationReport,
     fix: Fix,
     now: datetime,
-    started_at: datetime,
+    waited: bool,
 ) -> CheckinResult:
     assert first.team_id is not None
     team = await tx.get_team(first.team_id)
@@ -209,7 +206,7 @@ async def _live_point(
         return CheckinResult("ignored")
     policy = await policy_for(tx, team)
     sites = await tx.list_sites(team.id)
-    verdict = judge(fix, sites, policy, team.tz, now, started_at)
+    verdict = judge(fix, sites, policy, team.tz, now, waited)
     if verdict.outcome == "checkin" and verdict.window:
         earlier = await tx.window_checkin(person.id, team.id, verdict.local_date, verdict.window)
         if earlier is None:

@@ -308,7 +308,7 @@ async def take_answer(
     fix: Fix,
     checkin_id: int | None,
     now: datetime,
-    started_at: datetime,
+    waited: bool,
     quiet: bool = False,
 ) -> SpotAnswer | None:
     """A member with an open spot check shared a location (privately, or in the group of the
@@ -324,7 +324,7 @@ async def take_answer(
     if not private and chat_id != team.chat_id:
         return None
     policy = await policy_for(tx, team)
-    verdict = judge(fix, await tx.list_sites(team.id), policy, team.tz, now, started_at)
+    verdict = judge(fix, await tx.list_sites(team.id), policy, team.tz, now, waited)
     answer = answer_of(verdict)
     if answer not in ("present", "away"):
         if quiet:

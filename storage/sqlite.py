@@ -465,6 +465,28 @@ class SqliteTx(CheckinQueries, LeaveQueries, LogQueries, ScheduleQueries, SpotQu
         await self._event(kind, now, actor_id, chat_id=chat_id)
         return True
 
+    async def start_run(self, now: datetime, listening_until: datetime) -> int:
+        cur = await self._run(
+            "INSERT INTO runs (started_at, listening_until) VALUES (?, ?)",
+            (to_db(now), to_db(listening_until)),
+        )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    async def note_listening(self, run_id: int, until: datetime) -> None:
+        await self._run(
+            "UPDATE runs SET listening_until = ? WHERE id = ? AND listening_until < ?",
+            (to_db(until), run_id, to_db(until)),
+        )
+
+    async def was_fetching(self, at: datetime) -> bool:
+        """Whether a run of the bot was fetching updates at this moment."""
+        row = await self._one(
+            "SELECT 1 FROM runs WHERE listening_until >= ? AND started_at <= ? LIMIT 1",
+            (to_db(at), to_db(at)),
+        )
+        return row is not None
+
     async def note_event(
         self, kind: str, now: datetime, actor_id: int | None, team_id: int | None, **data: Any
     ) -> None:

@@ -274,6 +274,42 @@ async def test_a_live_location_shared_before_the_window_checks_in_when_it_opens(
     ]
 
 
+async def test_late_or_not_is_decided_by_whether_the_bot_was_fetching_when_it_was_sent(
+    team: BotHarness, server: BotApiServer, clock: FakeClock
+) -> None:
+    """A restart must not turn an old pin into a check-in: what counts is whether a run of
+    the bot was fetching at the message's time, not when this process started."""
+    clock.advance(minutes=9)
+    await team.barrier(GROUP, LEADER)  # a poll came back at 07:09: the run was listening
+    clock.advance(minutes=1)
+    await team.restart()  # 07:10
+    _, answer = await share(server, GROUP, MEMBER, date=MORNING + timedelta(minutes=5), **LIVE)
+    assert "sent at 07:05, 5 min" in answer.content  # stale: the bot was up at 07:05
+    # Sent while the bot is down: judged by its own time when it is back.
+    await team.stop()
+    clock.advance(minutes=20)  # 07:30
+    await server.send_location(GROUP, MEMBER, *NEAR, date=MORNING + timedelta(minutes=20), **LIVE)
+    clock.advance(minutes=5)
+    mark = len(server.sent)
+    await team.start()
+    counted = await server.wait_for(lambda m: m.chat_id == GROUP, after=mark)
+    assert counted.content.startswith("✅ Wang · morning check-in 07:20")
+    # A backlog older than the county's bound (12 h) counts for nothing however it waited.
+    await team.stop()
+    await server.send_location(GROUP, MEMBER2, *NEAR, date=MORNING + timedelta(minutes=40), **LIVE)
+    clock.advance(hours=13)
+    mark = len(server.sent)
+    await team.start()
+    old = await server.wait_for(lambda m: m.chat_id == GROUP, after=mark)
+    assert old.content.startswith("❌ Zhao: "), old.content
+    rows = await stored(team.settings, clock)
+    assert [(r.outcome, r.reason) for r in rows] == [
+        ("refused", "stale"),
+        ("checkin", None),
+        ("refused", "stale"),
+    ]
+
+
 async def test_check_in_privately_with_the_bot(
     team: BotHarness, server: BotApiServer, clock: FakeClock
 ) -> None:
@@ -360,6 +396,7 @@ async def test_rules_show_the_teams_attendance_rules(team: BotHarness) -> None:
         "A day counts with a check-in in any day window",
         "Location accuracy: 200 m or better",
         "Static location accepted but flagged; live location preferred",
+        "A location sent while the bot was down counts by its own time if it arrives within 12 h",
         "Leave: first the team leader; then up to 3 days the township, longer the county",
         "At most 30 days per request; sick leave up to 2 days back; approvers reminded after 12 h",
         "Official business is excused leave",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -128,7 +129,6 @@ def test_window_edges(moment: time, window: str | None) -> None:
 
 # ---------------------------------------------------------------------- judging a location
 SITE = Site(1, 1, "Village office", 25.5, 103.2, 300)
-STARTED = datetime(2026, 11, 22, 0, 0, tzinfo=UTC)
 # 07:02 in Asia/Shanghai: inside the morning window.
 SENT = datetime(2026, 11, 23, 23, 2, tzinfo=UTC) - timedelta(days=1)
 TZ = "Asia/Shanghai"
@@ -173,41 +173,45 @@ def _fix(**changes: object) -> Fix:
 def test_judge(
     fix: Fix, policy: Policy, received: datetime, outcome: str, reason: str | None
 ) -> None:
-    verdict = judge(fix, [SITE], policy, TZ, received, STARTED)
+    verdict = judge(fix, [SITE], policy, TZ, received, False)
     assert (verdict.outcome, verdict.reason) == (outcome, reason)
 
 
 def test_judge_reports_the_window_site_and_distance() -> None:
-    verdict = judge(_fix(), [SITE], DEFAULT_POLICY, TZ, SENT, STARTED)
+    verdict = judge(_fix(), [SITE], DEFAULT_POLICY, TZ, SENT, False)
     assert verdict.window == "morning"
     assert verdict.site == SITE
     assert verdict.distance_m == pytest.approx(99.7, abs=0.5)
     assert (verdict.local_date, verdict.local_time) == (date(2026, 11, 23), time(7, 2))
-    far = judge(_fix(latitude=FAR[0]), [SITE], DEFAULT_POLICY, TZ, SENT, STARTED)
+    far = judge(_fix(latitude=FAR[0]), [SITE], DEFAULT_POLICY, TZ, SENT, False)
     assert far.distance_m == pytest.approx(2215, abs=5)
 
 
 def test_static_pin_is_flagged_and_a_missing_accuracy_said() -> None:
-    pin = judge(_fix(live=False, accuracy_m=None), [SITE], DEFAULT_POLICY, TZ, SENT, STARTED)
+    pin = judge(_fix(live=False, accuracy_m=None), [SITE], DEFAULT_POLICY, TZ, SENT, False)
     assert pin.flags == ("static", "no_accuracy")
-    shared = judge(_fix(live=False), [SITE], DEFAULT_POLICY, TZ, SENT, STARTED)
+    shared = judge(_fix(live=False), [SITE], DEFAULT_POLICY, TZ, SENT, False)
     assert shared.flags == ("static",)
 
 
 def test_a_message_that_waited_while_the_bot_was_down_is_judged_by_its_own_time() -> None:
-    # Sent at 07:02, the bot came back at 12:00 and saw it then: still the morning check-in.
+    # Sent at 07:02 while no run was fetching; the bot came back at 12:00 and saw it then:
+    # still the morning check-in. The same delay while the bot was fetching is stale.
     back = SENT + timedelta(hours=5)
-    verdict = judge(_fix(), [SITE], DEFAULT_POLICY, TZ, back, started_at := back)
-    assert started_at > SENT
+    verdict = judge(_fix(), [SITE], DEFAULT_POLICY, TZ, back, True)
     assert (verdict.outcome, verdict.window) == ("checkin", "morning")
+    assert judge(_fix(), [SITE], DEFAULT_POLICY, TZ, back, False).reason == "stale"
+    # A backlog older than the county's bound (12 h by default) is stale however it waited.
+    late = SENT + timedelta(hours=12, minutes=1)
+    assert judge(_fix(), [SITE], DEFAULT_POLICY, TZ, late, True).reason == "stale"
+    day = replace(DEFAULT_POLICY, backlog_hours=24)
+    assert judge(_fix(), [SITE], day, TZ, late, True).outcome == "checkin"
 
 
 def test_no_site_and_nearest_of_several() -> None:
-    assert judge(_fix(), [], DEFAULT_POLICY, TZ, SENT, STARTED).reason == "no_site"
+    assert judge(_fix(), [], DEFAULT_POLICY, TZ, SENT, False).reason == "no_site"
     school = Site(2, 1, "School", FAR[0], FAR[1], 100)
-    verdict = judge(
-        _fix(latitude=FAR[0] - 0.0005), [SITE, school], DEFAULT_POLICY, TZ, SENT, STARTED
-    )
+    verdict = judge(_fix(latitude=FAR[0] - 0.0005), [SITE, school], DEFAULT_POLICY, TZ, SENT, False)
     assert verdict.site == school and verdict.outcome == "checkin"
 
 
@@ -219,7 +223,7 @@ def test_no_site_and_nearest_of_several() -> None:
     ],
 )
 def test_midnight_belongs_to_the_local_day(utc: datetime, local_date: date, window: str) -> None:
-    verdict = judge(_fix(sent_at=utc), [SITE], DEFAULT_POLICY, TZ, utc, STARTED)
+    verdict = judge(_fix(sent_at=utc), [SITE], DEFAULT_POLICY, TZ, utc, False)
     assert (verdict.local_date, verdict.window) == (local_date, window)
 
 
