@@ -217,6 +217,8 @@ class Deliverer:
         parts: list[Part] | None
         if d.kind.startswith("remind."):
             parts = [Part(text.reminder_text(lang, d.kind, d.payload), html=True)]
+        elif d.kind == "checkin.opened":
+            parts = [Part(text.opened_text(lang, d.payload))]
         elif d.kind.startswith("spot."):
             parts = await self._spot_parts(d, lang)
         else:
@@ -236,7 +238,7 @@ class Deliverer:
             todo = parts[d.parts_sent :]
             for index, p in enumerate(todo):
                 item = replace(
-                    outbox.part(d.chat_id, p),
+                    outbox.part(d.chat_id, p, reply_to=d.payload.get("reply_to")),
                     delivery_id=d.id,
                     last_part=index == len(todo) - 1,
                     expires_at=d.expires_at,

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from telegram import KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
@@ -46,7 +46,9 @@ from storage.models import Checkin, Person
 def _report(update: Update, message: Message, sent_at: datetime) -> LocationReport:
     location = message.location
     assert location is not None
+    period = location.live_period  # seconds, or a timedelta in newer library versions
     return LocationReport(
+        live_period=int(period.total_seconds()) if isinstance(period, timedelta) else period,
         chat_id=message.chat_id,
         private=not in_group(update),
         message_id=message.message_id,

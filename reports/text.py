@@ -154,6 +154,19 @@ def chart_caption(lang: str, numbered: Sequence[tuple[str, str]]) -> str:
     return caption[:1000]
 
 
+def opened_text(lang: str, payload: Mapping[str, Any]) -> str:
+    """A live location's check-in made when its window opened (see services.reminders)."""
+    return t(
+        lang,
+        "checkin.ok_live",
+        name=payload["name"],
+        window=t(lang, f"window.{payload['window']}"),
+        time=payload["time"],
+        site=payload["site"],
+        distance=distance_text(lang, float(payload["distance_m"])),
+    )
+
+
 def distance_text(lang: str, metres: float) -> str:
     if metres < 1000:
         return t(lang, "unit.m", n=round(metres))

@@ -35,6 +35,11 @@ class LocationReport:
     message_id: int
     update_id: int
     fix: Fix
+    live_period: int | None = None  # seconds a live location is to be shared
+
+
+# A live location shared "until I stop" is taken to run a day at most.
+LIVE_AT_MOST = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -146,6 +151,9 @@ async def check_in(
         if earlier is not None:
             verdict = replace(verdict, outcome="repeat")
         record = await tx.record_checkin(_record(person, team, report, verdict, now))
+        if record is not None and report.live_period:
+            shared = min(timedelta(seconds=report.live_period), LIVE_AT_MOST)
+            await tx.set_live_until(record.id, report.fix.sent_at + shared)
         spot = await take_answer(
             tx,
             person,
@@ -222,6 +230,45 @@ async def _live_point(
         return CheckinResult("ignored")
     await tx.record_checkin(_record(person, team, report, verdict, now, "live_edit"))
     return CheckinResult("ignored", person, team)
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A live location running inside a site when a window opened: its check-in."""
+
+    person: Person
+    record: Checkin
+
+
+async def live_at_opening(
+    tx: Tx, team: Team, policy: Policy, window: WindowName, now: datetime
+) -> list[Opened]:
+    """A window opens while members are sharing live locations from inside a site: each
+    such share is that window's check-in at the opening, as if it had moved then (it may
+    not move for an hour), so its owner needs no reminder."""
+    sites = await tx.list_sites(team.id)
+    opened = []
+    for first in await tx.live_shares(team.id, now):
+        last = await tx.last_point(first.chat_id, first.message_id)
+        if last is None or first.reason in ("forwarded", "venue"):
+            continue
+        fix = Fix(last.latitude, last.longitude, last.accuracy_m, True, now)
+        verdict = judge(fix, sites, policy, team.tz, now, False)
+        if verdict.outcome != "checkin" or verdict.window != window:
+            continue
+        roles = await tx.active_roles(first.person_id)
+        if not access.is_member(roles, team.id):
+            continue
+        if await tx.window_checkin(first.person_id, team.id, verdict.local_date, window):
+            continue
+        person = await tx.get_person(first.person_id)
+        report = LocationReport(
+            first.chat_id, first.chat_id > 0, first.message_id, last.update_id, fix
+        )
+        record = await tx.record_checkin(_record(person, team, report, verdict, now, "live_edit"))
+        if record is not None:
+            opened.append(Opened(person, record))
+    return opened
 
 
 def _worth_keeping(last: Checkin, verdict: Verdict, at: datetime) -> bool:

@@ -15,6 +15,7 @@ from rules.leave import leave_calendar
 from rules.policy import Policy, WindowName
 from rules.problems import Problem
 from rules.reminders import Slot, change_overrides, due_slots, member_wants, team_rules
+from services.checkins import live_at_opening
 from services.org import TgUser, policy_for, scope_of
 from storage.base import Store, Tx
 from storage.models import AreaMember, Holder, NewDelivery, Team
@@ -37,18 +38,61 @@ async def plan_reminders(store: Store, now: datetime) -> int:
         words = await tx.reminder_words("team", [t.id for t in teams])
         county_rules: dict[int | None, Policy] = {}
         due: list[_Due] = []
+        opened: list[NewDelivery] = []
         for team in teams:
             if team.county_id not in county_rules:
                 county_rules[team.county_id] = await policy_for(tx, team)
             rules = team_rules(county_rules[team.county_id], words.get(team.id, {}))
             local = local_moment(now, team.tz)
+            # First, live locations running inside a site become the opening window's
+            # check-ins, so the reminders below leave their owners alone.
+            opened += await _open_windows(tx, team, rules, local.date(), now)
             for slot in due_slots(rules, local.date(), local.time().replace(tzinfo=None)):
                 if await tx.plan_once(f"remind.{slot.kind}", slot.period, f"team:{team.id}", now):
                     due.append(_Due(team, rules, slot, local.date()))
-        if not due:
+        planned = await _recipients(tx, due, now) if due else []
+        if not planned and not opened:
             return 0
-        planned = await _recipients(tx, due, now)
-        return await tx.add_deliveries(planned, now)
+        return await tx.add_deliveries(opened + planned, now)
+
+
+async def _open_windows(
+    tx: Tx, team: Team, rules: Policy, today: date, now: datetime
+) -> list[NewDelivery]:
+    """Once per window and team, at the first tick inside it: the check-ins of the live
+    locations already running there, each answered where it is shared."""
+    moment = local_moment(now, team.tz).time().replace(tzinfo=None)
+    out: list[NewDelivery] = []
+    for window in rules.windows:
+        period = f"{today.isoformat()}:{window.name}"
+        if not window.contains(moment):
+            continue
+        if not await tx.plan_once("checkin.opened", period, f"team:{team.id}", now):
+            continue
+        for found in await live_at_opening(tx, team, rules, window.name, now):
+            record = found.record
+            out.append(
+                NewDelivery(
+                    "checkin.opened",
+                    period,
+                    f"checkin:{record.id}",
+                    record.chat_id,
+                    now,
+                    person_id=found.person.id,
+                    team_id=team.id,
+                    payload={
+                        "name": found.person.display_name,
+                        "window": window.name,
+                        "time": local_moment(record.sent_at, team.tz).strftime("%H:%M"),
+                        "site": record.site_name or "",
+                        "distance_m": record.distance_m or 0,
+                        "reply_to": record.message_id,
+                        "lang": found.person.language_code,
+                    },
+                    expires_at=local_to_utc(today, window.end, team.tz),
+                )
+            )
+    return out
 
 
 async def _recipients(tx: Tx, due: list[_Due], now: datetime) -> list[NewDelivery]:

@@ -98,6 +98,20 @@ class CheckinQueries(SqliteQueries):
         )
         return _checkin(row) if row else None
 
+    async def set_live_until(self, checkin_id: int, until: datetime) -> None:
+        await self._run(
+            "UPDATE checkins SET live_until = ? WHERE id = ?", (to_db(until), checkin_id)
+        )
+
+    async def live_shares(self, team_id: int, now: datetime) -> list[Checkin]:
+        """The first message of each live location of the team still being shared."""
+        rows = await self._all(
+            _SELECT + " WHERE c.team_id = ? AND c.source = 'message'"
+            " AND c.live_until IS NOT NULL AND c.live_until > ? ORDER BY c.id",
+            (team_id, to_db(now)),
+        )
+        return [_checkin(r) for r in rows]
+
     async def last_point(self, chat_id: int, message_id: int) -> Checkin | None:
         """The latest stored point of a live location (its first message or an update)."""
         row = await self._one(

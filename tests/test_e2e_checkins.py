@@ -252,28 +252,6 @@ async def test_live_updates_are_presence_points_without_replies(
     assert "1 of 3 checked in." in today.content
 
 
-async def test_a_live_location_shared_before_the_window_checks_in_when_it_opens(
-    team: BotHarness, server: BotApiServer, clock: FakeClock
-) -> None:
-    clock.advance(hours=9, minutes=50)  # 16:50
-    message, before = await share(server, GROUP, MEMBER, **LIVE)
-    assert "noted as presence. Next window: evening 17:00–20:00" in before.content
-    clock.advance(minutes=11)  # 17:01
-    mark = len(server.sent)
-    await server.edit_live_location(message, 25.5002, 103.2)
-    opened = await server.wait_for(lambda m: m.chat_id == GROUP, after=mark)
-    assert opened.text == "✅ Wang · evening check-in 17:01 (live location) · Village office · 22 m"
-    clock.advance(minutes=15)
-    await server.edit_live_location(message, 25.5003, 103.2)
-    await team.barrier(GROUP, LEADER)
-    rows = await stored(team.settings, clock)
-    assert [(r.outcome, r.window) for r in rows] == [
-        ("presence", None),
-        ("checkin", "evening"),
-        ("presence", "evening"),
-    ]
-
-
 async def test_late_or_not_is_decided_by_whether_the_bot_was_fetching_when_it_was_sent(
     team: BotHarness, server: BotApiServer, clock: FakeClock
 ) -> None:

@@ -153,3 +153,50 @@ async def test_team_reminder_settings_are_the_leaders(
     assert "25:00" in bad.content
     member_time = await ask(server, GROUP, MEMBER, "/remind log=21:00")
     assert member_time.content.startswith('"log=21:00": members can switch a reminder on or off')
+
+
+async def test_a_live_location_running_when_a_window_opens_is_its_check_in(
+    county: BotHarness, server: BotApiServer, clock: FakeClock
+) -> None:
+    """Shared at 16:50 from the office and left running: at 17:00 it is the evening's
+    check-in (one answer, quoting the share), and Wang is not reminded; Zhao is."""
+    for user in (MEMBER, MEMBER2):
+        server.start_private(user)
+        await county.say(user, user, "/remind")  # both may get reminders privately
+    clock.current = datetime(2026, 11, 23, 8, 50, tzinfo=UTC)  # 16:50 in Huize
+    mark = len(server.sent)
+    live = {"live_period": 28800, "horizontal_accuracy": 12.0}
+    message = await server.send_location(GROUP, MEMBER, 25.5009, 103.2, **live)
+    before = await server.wait_for(lambda m: m.reply_to_message_id == message["message_id"])
+    assert "noted as presence. Next window: evening 17:00–20:00" in before.content
+    await county.settled()
+    mark = len(server.sent)
+    clock.current = datetime(2026, 11, 23, 9, 0, 5, tzinfo=UTC)  # 17:00:05
+    opened = await server.wait_for(lambda m: m.chat_id == GROUP, after=mark)
+    assert (
+        opened.text == "✅ Wang · evening check-in 17:00 (live location) · Village office · 100 m"
+    )
+    assert opened.reply_to_message_id == message["message_id"]
+    await server.wait_for(lambda m: m.chat_id == MEMBER2 and "window is open" in m.content)
+    await county.settled()
+    assert [m.text for m in server.sent[mark:] if m.chat_id == MEMBER] == []
+    # It moves at 17:15: a presence point, not a second check-in, and no second answer.
+    clock.current = datetime(2026, 11, 23, 9, 15, tzinfo=UTC)
+    await server.edit_live_location(message, 25.5003, 103.2)
+    await county.settled()
+    in_group = [m.text or "" for m in server.sent[mark:] if m.chat_id == GROUP]
+    assert in_group[0] == opened.text and len(in_group) == 2
+    assert "window is open" in in_group[1] and f"id={MEMBER}" not in in_group[1]  # Li only
+
+    async def rows(tx: Tx) -> list[tuple[str, str | None, str]]:
+        team = await tx.get_team_by_chat(GROUP)
+        assert team is not None
+        found = await tx.team_checkins(
+            team.id, date(2026, 11, 23), date(2026, 11, 23), outcomes=("checkin", "presence")
+        )
+        return [(c.outcome, c.window, c.source) for c in found]
+
+    assert await in_store(county.settings, clock, rows) == [
+        ("presence", None, "message"),
+        ("checkin", "evening", "live_edit"),  # the 17:15 move, inside, is thinned away
+    ]
