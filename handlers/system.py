@@ -15,7 +15,8 @@ from telegram.ext import (
 
 from bot import outbox
 from bot.context import CunbotContext
-from handlers.common import NEW_MESSAGES, message_of, reply
+from handlers.common import NEW_MESSAGES, in_group, message_of, reply, tg_user
+from rules import permissions
 from rules.geo import is_real_point
 from services import org
 
@@ -49,6 +50,33 @@ async def unreal_location(update: Update, context: CunbotContext) -> None:
         return
     if update.message is not None:
         await reply(update, context, "checkin.err.no_point")
+    raise ApplicationHandlerStop
+
+
+async def permitted(update: Update, context: CunbotContext) -> None:
+    """Every command meets the permission table (rules.permissions) before it runs: a
+    refused cell is answered here with the table's refusal, and goes no further."""
+    message = message_of(update)
+    head, *words = (message.text or "").split()
+    command, _, addressee = head.partition("@")
+    if addressee and addressee.lower() != (context.bot.username or "").lower():
+        return  # another bot's
+    found = permissions.rule_for(command.removeprefix("/").lower(), words)
+    if found is None or update.effective_user is None:
+        return
+    _, rule = found
+    private = not in_group(update)
+    found_relations = await org.relations(
+        context.store, tg_user(update), message.chat_id, private, words, rule.takes_team
+    )
+    chat: permissions.ChatKind = "private" if private else "group"
+    if found_relations is None or permissions.allowed(rule, found_relations[0], chat):
+        return
+    held, code = found_relations
+    if code is not None and permissions.unrelated(held):
+        await reply(update, context, "err.not_in_area", code=code)
+    elif key := permissions.refusal(rule, chat):
+        await reply(update, context, key)
     raise ApplicationHandlerStop
 
 
@@ -102,6 +130,8 @@ def register_first(app: Application) -> None:
         MessageHandler(filters.COMMAND & filters.SenderChat.ALL & NEW_MESSAGES, anonymous),
         group=-2,
     )
+    # Alone among commands in its group (a site's location is the other handler there).
+    app.add_handler(MessageHandler(filters.COMMAND & NEW_MESSAGES, permitted), group=-1)
     app.add_error_handler(on_error)
 
 

@@ -132,11 +132,17 @@ def visible_commands(
         if can_manage_team(held, scope):
             commands += ["setup", "site"]
         return commands
-    commands += ["checkin", "me", "log", "logs", "leave", "back", "leaves", "rules", "start"]
-    commands.append("remind")
+    commands.append("checkin")
+    if any(r.role in ("member", "leader") for r in held):
+        commands += ["me", "log", "logs", "leave", "back"]
+    commands += ["leaves", "rules", "start"]
+    if any(r.role in ("member", "leader") for r in held):
+        commands.append("remind")
     if any(r.role in ("coordinator", "admin", "leader") for r in held):
-        commands += ["digest", "export"]
+        commands += ["today", "digest", "export"]
     if may_order_spot_checks(held):
+        if "logs" not in commands:
+            commands.append("logs")
         commands += ["audit", "summaries", "spotcheck"]
     return commands
 

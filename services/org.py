@@ -12,6 +12,7 @@ from rules import access
 from rules import policy as policies
 from rules.geo import SiteAwaitingLocation, SiteSpec, check_coordinates
 from rules.lang import LANGS, pick_lang
+from rules.permissions import RELATIONS, Relation
 from rules.policy import Policy
 from rules.problems import Problem
 from storage.base import Store, Tx
@@ -194,6 +195,52 @@ async def leave_team(store: Store, now: datetime, user: TgUser, chat_id: int) ->
             return MembershipResult("not_member", team)
         lost = was_leader and await tx.count_role_holders("leader", team.id) == 0
         return MembershipResult("left", team, team_lost_leader=lost)
+
+
+# ---------------------------------------------------------------------- the permission table
+def relations_to(roles: list[Role], team: Team) -> frozenset[Relation]:
+    """How the holder of these roles stands to a team, for the permission table."""
+    scope = scope_of(team)
+    held: set[Relation] = set()
+    if access.is_member(roles, team.id):
+        held.add("member")
+    if access.is_leader(roles, team.id):
+        held.add("leader")
+    if access.is_coordinator_for(roles, scope):
+        held.add("coordinator")
+    elif any(r.role == "coordinator" for r in roles):
+        held.add("coordinator_other")
+    if access.is_admin_for(roles, scope):
+        held.add("admin")
+    elif any(r.role == "admin" for r in roles):
+        held.add("admin_other")
+    return frozenset(held or {"stranger"})
+
+
+def _own_relations(roles: list[Role]) -> frozenset[Relation]:
+    """Privately, with no team named: the kinds of role held anywhere."""
+    kinds = {r.role for r in roles}
+    return frozenset(k for k in RELATIONS if k in kinds) or frozenset({"stranger"})
+
+
+async def relations(
+    store: Store, user: TgUser, chat_id: int, private: bool, words: list[str], takes_team: bool
+) -> tuple[frozenset[Relation], str | None] | None:
+    """The caller's relations for a command here, and the code of the team they are to: the
+    group's team, or privately the team a word names (when the command takes one), else
+    their own kinds of role (no code). None in a group that is not a team (each command says
+    what that means)."""
+    async with store.transaction() as tx:
+        person = await tx.get_person_by_tg(user.id)
+        roles = await tx.active_roles(person.id) if person else []
+        if not private:
+            team = await tx.get_team_by_chat(chat_id)
+            return (relations_to(roles, team), None) if team else None
+        for word in words if takes_team else []:
+            named = await tx.get_team_by_code(word)
+            if named is not None:
+                return relations_to(roles, named), named.code
+        return _own_relations(roles), None
 
 
 # ---------------------------------------------------------------------- the group itself

@@ -356,7 +356,7 @@ async def test_today_for_a_past_day_and_privately_for_those_above_the_team(
     assert named.content.splitlines()[0] == "Shangba · 2026-11-23"
     for user, text, answer in (
         (MEMBER, "/today", "Only the team's leaders"),
-        (COORD, "/today HZ-002", "Only the team's leaders"),
+        (COORD, "/today HZ-002", "Team HZ-002 is not in your area."),
         (COORD, "/today someday", "Not a day: someday."),
         (COORD, "/today 2026-12-25", "That day has not come yet."),
         (COORD, "/today HZ-001 yesterday more", "Ask like this: /today"),

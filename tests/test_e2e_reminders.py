@@ -165,8 +165,9 @@ async def test_a_live_location_running_when_a_window_opens_is_its_check_in(
         await county.say(user, user, "/remind")  # both may get reminders privately
     clock.current = datetime(2026, 11, 23, 8, 50, tzinfo=UTC)  # 16:50 in Huize
     mark = len(server.sent)
-    live = {"live_period": 28800, "horizontal_accuracy": 12.0}
-    message = await server.send_location(GROUP, MEMBER, 25.5009, 103.2, **live)
+    message = await server.send_location(
+        GROUP, MEMBER, 25.5009, 103.2, live_period=28800, horizontal_accuracy=12.0
+    )
     before = await server.wait_for(lambda m: m.reply_to_message_id == message["message_id"])
     assert "noted as presence. Next window: evening 17:00–20:00" in before.content
     await county.settled()

@@ -89,7 +89,7 @@ async def test_a_refusal_names_no_village_to_a_stranger(
     server.add_user(OUTSIDER + 100, "Stranger")
     for user in (OUTSIDER + 100, COORD):  # nobody, and a coordinator of another township
         refused = await county.say(user, user, "/logs HZ-002")
-        assert refused.content == "You cannot read these logs."
+        assert refused.content == "Team HZ-002 is not in your area."  # the code, not Xiaba
 
 
 # ---------------------------------------------------------------------- bad input

@@ -1,0 +1,163 @@
+"""Who may use which command where: the one table, consulted before any command runs.
+
+A cell is a *relation* to a team and a kind of chat. In a team's group the relation is to
+that group's team; in a private chat it is to the team a command names by its code (for the
+commands that take one), or else the kinds of role the person holds anywhere. A person may
+stand in several relations at once (a leader is usually a member too): a cell allows them if
+any of theirs is allowed.
+
+The services check the same things again, in more detail (which request is at whose level,
+which township a team is in); the table is what a refusal says first and what the README's
+table is made from, so the documentation and the behaviour cannot drift. ``tests/
+test_permissions.py`` walks every cell through the offline server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Relation = Literal[
+    "member",
+    "leader",
+    "coordinator",  # of the team's township
+    "coordinator_other",  # of another township
+    "admin",  # of the team's county
+    "admin_other",  # of another county
+    "stranger",  # no role that touches the team (or none at all)
+]
+RELATIONS: tuple[Relation, ...] = (
+    "member",
+    "leader",
+    "coordinator",
+    "coordinator_other",
+    "admin",
+    "admin_other",
+    "stranger",
+)
+ChatKind = Literal["group", "private"]
+
+_ALL: frozenset[Relation] = frozenset(RELATIONS)
+_TEAM: frozenset[Relation] = frozenset({"member", "leader"})
+_OVERSEE: frozenset[Relation] = frozenset({"leader", "coordinator", "admin"})
+_INSPECT: frozenset[Relation] = frozenset({"coordinator", "admin"})
+_MANAGE: frozenset[Relation] = frozenset({"leader", "admin"})
+_NONE: frozenset[Relation] = frozenset()
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One command (or ``command subcommand``): who may use it in a team's group and in a
+    private chat, and what a refusal says in each."""
+
+    group: frozenset[Relation]
+    private: frozenset[Relation]
+    group_refusal: str
+    private_refusal: str
+    takes_team: bool = False  # a word may name a team by its code (privately: that team)
+    note: str = ""  # what the services decide beyond the table, for the README
+
+
+TABLE: dict[str, Rule] = {
+    "help": Rule(_ALL, _ALL, "", ""),
+    "start": Rule(_NONE, _ALL, "", "", note="an invite link gives its role"),
+    "lang": Rule(_ALL, _ALL, "", "", note="setting a group's: leader, county admin, group admin"),
+    "setup": Rule(
+        _ALL, _NONE, "", "setup.err.private", note="a group admin, the leader or a county admin"
+    ),
+    "join": Rule(_ALL, _NONE, "", "join.err.private"),
+    "leave_team": Rule(_ALL, _NONE, "", "join.err.private"),
+    "team": Rule(_ALL, _NONE, "", "err.group_only"),
+    "site": Rule(_ALL, _NONE, "", "site.err.private", note="the list"),
+    "site add": Rule(_MANAGE, _NONE, "err.leaders_only", "site.err.private"),
+    "site remove": Rule(_MANAGE, _NONE, "err.leaders_only", "site.err.private"),
+    "checkin": Rule(_ALL, _ALL, "", ""),
+    "rules": Rule(_ALL, _ALL, "", ""),
+    "rules set": Rule(frozenset({"admin"}), _NONE, "rules.err.not_admin", "rules.usage"),
+    "me": Rule(_TEAM, _TEAM, "me.err.not_member", "me.err.not_member"),
+    "today": Rule(
+        _OVERSEE, _OVERSEE, "today.err.not_allowed", "today.err.not_allowed", takes_team=True
+    ),
+    "digest": Rule(
+        _OVERSEE, _OVERSEE, "digest.err.not_allowed", "digest.err.not_allowed", takes_team=True
+    ),
+    "export": Rule(
+        _OVERSEE, _OVERSEE, "digest.err.not_allowed", "digest.err.not_allowed", takes_team=True
+    ),
+    "remind": Rule(_ALL, _TEAM, "", "remind.err.not_member", note="changing one's own: members"),
+    "remind team": Rule(_MANAGE, _NONE, "remind.err.not_leader", "remind.err.not_leader"),
+    "leave": Rule(_TEAM, _TEAM, "leave.err.not_member", "leave.err.not_member"),
+    "back": Rule(_TEAM, _TEAM, "leave.err.not_member", "leave.err.not_member"),
+    "leaves": Rule(_ALL, _ALL, "", "", note="one's own; in the group, the team's for overseers"),
+    "log": Rule(_TEAM, _TEAM, "log.err.not_member", "log.err.not_member"),
+    "log history": Rule(
+        _TEAM | _OVERSEE, _ALL, "logs.err.not_allowed", "", note="its writer and its readers"
+    ),
+    "logs": Rule(
+        _TEAM | _OVERSEE,
+        _TEAM | _INSPECT,
+        "logs.err.not_allowed",
+        "logs.err.not_allowed",
+        takes_team=True,
+    ),
+    "household": Rule(_TEAM | _OVERSEE, _TEAM, "household.err.not_allowed", "err.group_only"),
+    "household add": Rule(_TEAM | {"admin"}, _TEAM, "household.err.not_allowed", "err.group_only"),
+    "audit": Rule(_NONE, _INSPECT, "audit.err.private", "audit.err.not_allowed", takes_team=True),
+    "summary": Rule(
+        frozenset({"leader"}),
+        frozenset({"leader"}),
+        "summary.err.not_leader",
+        "summary.err.not_leader",
+    ),
+    "summaries": Rule(_INSPECT, _INSPECT, "summaries.err.not_allowed", "summaries.err.not_allowed"),
+    "spotcheck": Rule(_NONE, _INSPECT, "spot.err.private", "spot.err.not_allowed", takes_team=True),
+}
+
+
+def rule_for(command: str, words: list[str]) -> tuple[str, Rule] | None:
+    """The most specific row for a command and its first word: ``site add`` before ``site``."""
+    if words and f"{command} {words[0].lower()}" in TABLE:
+        key = f"{command} {words[0].lower()}"
+        return key, TABLE[key]
+    return (command, TABLE[command]) if command in TABLE else None
+
+
+# Relations that put someone inside a team (or above it): with none of these to a team a
+# command names, the refusal says the team is not theirs rather than what the command is for.
+_RELATED: frozenset[Relation] = frozenset({"member", "leader", "coordinator", "admin"})
+
+
+def unrelated(held: frozenset[Relation]) -> bool:
+    return not held & _RELATED
+
+
+def allowed(rule: Rule, held: frozenset[Relation], chat: ChatKind) -> bool:
+    return bool((rule.group if chat == "group" else rule.private) & held)
+
+
+def refusal(rule: Rule, chat: ChatKind) -> str:
+    """The catalogue key a refused cell answers with; empty: say nothing (``/start`` in a
+    group, which village groups' other bots may answer)."""
+    return rule.group_refusal if chat == "group" else rule.private_refusal
+
+
+_LABELS = {
+    "member": "member",
+    "leader": "leader",
+    "coordinator": "coordinator",
+    "coordinator_other": "coordinator, other township",
+    "admin": "admin",
+    "admin_other": "admin, other county",
+    "stranger": "anyone else",
+}
+
+
+def markdown() -> str:
+    """The table as the README shows it: ✓ allowed, · refused, one row per command and chat."""
+    head = "| command | chat | " + " | ".join(_LABELS[r] for r in RELATIONS) + " |"
+    rows = [head, "| --- | --- |" + " --- |" * len(RELATIONS)]
+    for key, rule in TABLE.items():
+        for chat in ("group", "private"):
+            cells = rule.group if chat == "group" else rule.private
+            marks = " | ".join("✓" if r in cells else "·" for r in RELATIONS)
+            rows.append(f"| `/{key}` | {chat} | {marks} |")
+    return "\n".join(rows)
