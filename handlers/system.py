@@ -16,7 +16,7 @@ from telegram.ext import (
 from bot import outbox
 from bot.context import CunbotContext
 from handlers.common import NEW_MESSAGES, in_group, message_of, reply, tg_user
-from rules import permissions
+from rules import callbacks, permissions
 from rules.geo import is_real_point
 from services import org
 
@@ -80,6 +80,21 @@ async def permitted(update: Update, context: CunbotContext) -> None:
     raise ApplicationHandlerStop
 
 
+async def button_permitted(update: Update, context: CunbotContext) -> None:
+    """Every button meets the permission table's button rows before its handler runs."""
+    query = update.callback_query
+    decoded = callbacks.decode(query.data if query else None)
+    found = permissions.button_rule(*decoded) if decoded else None
+    if found is None or decoded is None:
+        return  # not ours, or stale: the last handler answers it
+    held = await org.button_relations(context.store, tg_user(update), *decoded)
+    if held is None or permissions.allowed(found[1], held, "group"):
+        return
+    text = await context.t(update, found[1].group_refusal)
+    await context.answer(update, text, alert=True)
+    raise ApplicationHandlerStop
+
+
 async def anonymous(update: Update, context: CunbotContext) -> None:
     """A command sent 'as the group' has no person behind it to give a role to."""
     await reply(update, context, "err.anonymous")
@@ -132,6 +147,7 @@ def register_first(app: Application) -> None:
     )
     # Alone among commands in its group (a site's location is the other handler there).
     app.add_handler(MessageHandler(filters.COMMAND & NEW_MESSAGES, permitted), group=-1)
+    app.add_handler(CallbackQueryHandler(button_permitted, pattern=r"^v1:(lv|ld|lg):"), group=-1)
     app.add_error_handler(on_error)
 
 

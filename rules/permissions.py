@@ -112,6 +112,30 @@ TABLE: dict[str, Rule] = {
     "spotcheck": Rule(_NONE, _INSPECT, "spot.err.private", "spot.err.not_allowed", takes_team=True),
 }
 
+# Buttons, by their data's kind and action (``v1:lv:12:a`` is ``lv a``). The relation is to
+# the team of what the button is about (the request, the log), wherever it is pressed; the
+# services then check the object itself (the level a request waits at, who wrote the log).
+BUTTONS: dict[str, Rule] = {
+    "lv a": Rule(_OVERSEE, _OVERSEE, "leave.err.not_approver", "leave.err.not_approver"),
+    "lv r": Rule(_OVERSEE, _OVERSEE, "leave.err.not_approver", "leave.err.not_approver"),
+    "lv c": Rule(_TEAM, _TEAM, "leave.err.not_yours", "leave.err.not_yours"),
+    "ld": Rule(_TEAM, _TEAM, "leave.err.dialogue_other", "leave.err.dialogue_other"),
+    "lg": Rule(_TEAM, _TEAM, "log.err.not_team", "log.err.not_team"),
+}
+BUTTON_NAMES = {
+    "lv a": "leave: Approve",
+    "lv r": "leave: Reject",
+    "lv c": "leave: Cancel",
+    "ld": "leave dialogue: kind, days",
+    "lg": "log: households",
+}
+
+
+def button_rule(kind: str, parts: list[str]) -> tuple[str, Rule] | None:
+    """The row for a button's decoded data: ``lv`` by its action, the others by kind."""
+    key = f"lv {parts[-1]}" if kind == "lv" and parts else kind
+    return (key, BUTTONS[key]) if key in BUTTONS else None
+
 
 def rule_for(command: str, words: list[str]) -> tuple[str, Rule] | None:
     """The most specific row for a command and its first word: ``site add`` before ``site``."""
@@ -160,4 +184,7 @@ def markdown() -> str:
             cells = rule.group if chat == "group" else rule.private
             marks = " | ".join("✓" if r in cells else "·" for r in RELATIONS)
             rows.append(f"| `/{key}` | {chat} | {marks} |")
+    for key, rule in BUTTONS.items():
+        marks = " | ".join("✓" if r in rule.group else "·" for r in RELATIONS)
+        rows.append(f"| button {BUTTON_NAMES[key]} | any | {marks} |")
     return "\n".join(rows)

@@ -11,6 +11,7 @@ from typing import Literal
 from rules import access
 from rules import policy as policies
 from rules.geo import SiteAwaitingLocation, SiteSpec, check_coordinates
+from rules.ids import parse_id
 from rules.lang import LANGS, pick_lang
 from rules.permissions import RELATIONS, Relation
 from rules.policy import Policy
@@ -241,6 +242,26 @@ async def relations(
             if named is not None:
                 return relations_to(roles, named), named.code
         return _own_relations(roles), None
+
+
+async def button_relations(
+    store: Store, user: TgUser, kind: str, parts: list[str]
+) -> frozenset[Relation] | None:
+    """The presser's relations to the team a button is about: a leave request's, a log's;
+    the leave dialogue is one's own. None when what it names is gone (the button's own
+    handler says so)."""
+    async with store.transaction() as tx:
+        person = await tx.get_person_by_tg(user.id)
+        roles = await tx.active_roles(person.id) if person else []
+        if kind == "ld":
+            return _own_relations(roles)
+        number = parse_id(parts[0]) if parts else None
+        if number is None:
+            return None
+        found = await tx.get_leave(number) if kind == "lv" else await tx.get_log(number)
+        if found is None:
+            return None
+        return relations_to(roles, await tx.get_team(found.team_id))
 
 
 # ---------------------------------------------------------------------- the group itself

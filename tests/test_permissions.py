@@ -33,6 +33,7 @@ from tests.conftest import (
     BotHarness,
     grant,
     in_store,
+    press,
     press_start,
     run_cli,
     township_id,
@@ -171,6 +172,44 @@ async def test_every_cell_of_the_permission_table(
         assert anon == t("en", "err.anonymous"), key
         walked += 1
     assert walked > 600  # every row, person and chat: the count says the walk was done
+
+
+async def test_every_cell_of_the_buttons_rows(
+    county: BotHarness, server: BotApiServer, tmp_path: Path
+) -> None:
+    """A leave request of Wang's waiting for the leader, and a log of Wang's: everyone presses
+    each button (on the leader's copy, and on Wang's messages). A refused cell answers with
+    the table's alert; an allowed one reaches the button's own handler (which may still
+    refuse on the object's own terms). Presses that would decide or cancel are walked only
+    where refused."""
+    await _people(county, server, tmp_path)
+    asked = await county.say(GROUP, MEMBER, "/leave 2026-11-25 personal errand")
+    copy = await server.wait_for(
+        lambda m: any(b["callback_data"] == "v1:lv:1:a" for b in m.buttons)
+    )
+    logged = await county.say(GROUP, MEMBER, "/log 走访")
+    harmless = {"lg": f"v1:lg:{_log_id(logged.content)}:p:0", "ld": "v1:ld:n"}
+    deciding = {"lv a": "v1:lv:1:a", "lv r": "v1:lv:1:r", "lv c": "v1:lv:1:c"}
+    walked = 0
+    for key, rule in permissions.BUTTONS.items():
+        for user, (home, _, _, _) in WHO.items():
+            refused = not permissions.allowed(rule, frozenset(home), "group")
+            data = harmless.get(key) or deciding[key]
+            if key in deciding and not refused:
+                continue
+            on = copy if key.startswith("lv") else (asked if key == "ld" else logged)
+            answer = await press(server, user, on, data)
+            alert = t("en", rule.group_refusal)
+            if refused:
+                assert answer == {"text": alert, "show_alert": True}, (key, user)
+            else:
+                assert answer.get("text") not in (alert, t("en", "err.internal")), (key, user)
+            walked += 1
+    assert walked >= 25
+
+
+def _log_id(content: str) -> int:
+    return int(content.split("#", 1)[1].split()[0])
 
 
 async def _answer(
