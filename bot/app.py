@@ -8,7 +8,12 @@ import logging
 import time
 from typing import Any
 
-from telegram import BotCommand
+from telegram import (
+    BotCommand,
+    BotCommandScope,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+)
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
@@ -21,6 +26,8 @@ from bot.deliverer import Deliverer
 from bot.i18n import t
 from bot.inbox import Inbox
 from bot.pacing import PacedRateLimiter
+from rules import permissions
+from rules.permissions import ChatKind
 from scheduler import schedule_all
 from services.digest import schedule_begins
 from storage import open_store
@@ -117,15 +124,31 @@ async def on_startup(app: CunbotApp) -> None:
             me.username,
         )
     try:
-        await _publish_menu(app)
+        await _publish_menu(app, settings.lang)
     except TelegramError as exc:
         log.warning("could not set the command menu: %s", exc)
 
 
-async def _publish_menu(app: CunbotApp) -> None:
-    for lang, code in (("en", None), ("zh", "zh")):
-        commands = [BotCommand(c, t(lang, f"cmd.{c}")) for c in MENU_COMMANDS]
-        await app.bot.set_my_commands(commands, language_code=code)
+def menu(chat: ChatKind) -> list[str]:
+    """The commands a chat's menu offers: those the permission table lets someone use there."""
+    rows = permissions.TABLE
+    return [c for c in MENU_COMMANDS if (rows[c].group if chat == "group" else rows[c].private)]
+
+
+async def _publish_menu(app: CunbotApp, default_lang: str) -> None:
+    """A menu for groups and one for private chats, each in both languages; a client in
+    another language gets the bot's default language's."""
+    scopes: tuple[tuple[ChatKind, BotCommandScope], ...] = (
+        ("group", BotCommandScopeAllGroupChats()),
+        ("private", BotCommandScopeAllPrivateChats()),
+    )
+    for chat, scope in scopes:
+        for lang, code in ((default_lang, None), ("en", "en"), ("zh", "zh")):
+            commands = [BotCommand(c, t(lang, f"cmd.{c}")) for c in menu(chat)]
+            await app.bot.set_my_commands(commands, scope=scope, language_code=code)
+    # Any other scope (none is used today) falls back to the private menu.
+    private = [BotCommand(c, t(default_lang, f"cmd.{c}")) for c in menu("private")]
+    await app.bot.set_my_commands(private)
 
 
 async def on_shutdown(app: CunbotApp, deadline: float) -> None:

@@ -203,7 +203,8 @@ class BotApiServer:
         self.chats: dict[int, Json] = {}
         self.statuses: dict[tuple[int, int], str] = {}
         self.migrated: dict[int, int] = {}
-        self.commands: dict[str, list[Json]] = {}
+        # (scope type, language code or "") -> the menu
+        self.commands: dict[tuple[str, str], list[Json]] = {}
         self.calls: list[ApiCall] = []
         self.sent: list[SentMessage] = []
         self.callback_answers: dict[str, Json] = {}
@@ -449,7 +450,8 @@ class BotApiServer:
                 raise ApiError(400, f"Bad Request: invalid command name {name!r}")
             if not (1 <= len(command.get("description", "")) <= 256):
                 raise ApiError(400, f"Bad Request: bad description for {name!r}")
-        self.commands[params.get("language_code", "")] = commands
+        scope = params.get("scope") or {"type": "default"}
+        self.commands[(scope["type"], params.get("language_code", ""))] = commands
         return True
 
     async def _api_getchatmember(self, params: Json) -> Json:

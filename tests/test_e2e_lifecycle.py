@@ -42,14 +42,27 @@ async def test_group_upgraded_to_supergroup_keeps_its_team(
     assert not any(m.chat_id == GROUP for m in server.sent[mark:])
 
 
-async def test_start_up_publishes_the_menu_in_both_languages(
+async def test_start_up_publishes_a_menu_for_groups_and_one_for_private_chats(
     bot: BotHarness, server: BotApiServer
 ) -> None:
-    assert set(server.commands) == {"", "zh"}
-    english = {c["command"]: c["description"] for c in server.commands[""]}
-    chinese = {c["command"]: c["description"] for c in server.commands["zh"]}
-    assert english.keys() == chinese.keys() >= {"setup", "join", "team", "site", "help"}
-    assert chinese["join"] == "加入本群工作队"
+    """Each in both languages, and by default in the bot's default language (English in these
+    tests); each offers what the permission table lets someone use in that kind of chat."""
+    scopes = {"all_group_chats", "all_private_chats"}
+    assert set(server.commands) == {(s, c) for s in scopes for c in ("", "en", "zh")} | {
+        ("default", "")
+    }
+
+    def menu(scope: str, code: str) -> dict[str, str]:
+        return {c["command"]: c["description"] for c in server.commands[(scope, code)]}
+
+    group, private = menu("all_group_chats", "zh"), menu("all_private_chats", "zh")
+    assert {"setup", "join", "team", "site"} <= group.keys()
+    assert not {"setup", "join", "team", "site"} & private.keys()
+    assert {"audit", "spotcheck", "me", "today"} <= private.keys()
+    assert not {"audit", "spotcheck"} & group.keys()  # done privately only
+    assert group["join"] == "加入本群工作队"
+    assert menu("all_group_chats", "") == menu("all_group_chats", "en")  # the default: English
+    assert menu("default", "") == menu("all_private_chats", "en")
 
 
 async def test_privacy_mode_is_logged_at_start(
