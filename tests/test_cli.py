@@ -54,11 +54,11 @@ async def test_import_creates_the_organisation_once(
     csv.write_text(GOOD, encoding="utf-8-sig")  # as Excel saves it
     code, out, err = await run_cli(settings, "import", str(csv), "--dry-run")
     assert code == 0, err
-    assert "would import 1 counties, 2 townships, 2 teams, 3 sites" in out
+    assert "would import 1 county, 2 townships, 2 teams, 3 sites" in out
     assert await _teams(settings, clock) == []
     code, out, _ = await run_cli(settings, "import", str(csv))
     assert code == 0
-    assert "Imported: 1 counties, 2 townships, 2 teams, 3 sites (0 teams already there)" in out
+    assert "Imported: 1 county, 2 townships, 2 teams, 3 sites (0 teams already there)" in out
     code, out, _ = await run_cli(settings, "import", str(csv))
     assert "Imported: 0 counties, 0 townships, 0 teams, 0 sites (2 teams already there)" in out
     assert await _teams(settings, clock) == ["HZ-001", "HZ-002"]
@@ -74,7 +74,7 @@ async def test_a_bad_file_imports_nothing_and_names_its_lines(
     )
     code, _, err = await run_cli(settings, "import", str(csv))
     assert code == 1
-    assert "Nothing was imported: 2 problem(s)" in err
+    assert "Nothing was imported: 2 problems" in err
     assert "line 5: a site needs site_name, latitude and longitude together" in err
     assert "line 6: A radius of 10.0 m is too small" in err
     assert await _teams(settings, clock) == []
@@ -104,7 +104,7 @@ async def test_a_city_sized_import(settings: Settings, clock: FakeClock, tmp_pat
     csv.write_text(HEADER + "".join(rows))
     code, out, err = await run_cli(settings, "import", str(csv))
     assert code == 0, err
-    assert "1 counties, 115 townships, 2290 teams, 2290 sites" in out
+    assert "1 county, 115 townships, 2290 teams, 2290 sites" in out
 
 
 async def test_imported_team_is_bound_by_code(
@@ -173,7 +173,7 @@ async def test_import_with_a_datum_column_is_idempotent(
     assert (await run_cli(settings, "import", str(csv)))[0] == 0
     code, out, err = await run_cli(settings, "import", str(csv))
     assert code == 0, err
-    assert "(1 teams already there)" in out
+    assert "(1 team already there)" in out
     store = await SqliteStore.open(settings.database, clock())
     try:
         async with store.transaction() as tx:

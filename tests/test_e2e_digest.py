@@ -131,7 +131,7 @@ async def test_the_weekly_digest_figures_are_right_and_go_to_everyone_once(
     text, photo, sheet = await _digest_of(server, COORD, mark)
     assert text.content.splitlines() == [
         "📊 Weekly digest 2026-11-16 – 2026-11-22 (2026-W47) · Dahai",
-        "1 teams, 3 members; 1 teams need attention.",
+        "1 team, 3 members; 1 team needs attention.",
         "🔴 HZ-001 Shangba",
         "• Li: 0 days present, 0 nights, 0 leave, 7 absent, 14 check-ins missed, 7 days without"
         " a log · month 0/20 🔴 behind",
@@ -162,8 +162,8 @@ async def test_the_weekly_digest_figures_are_right_and_go_to_everyone_once(
     admin_text, *_ = await _digest_of(server, ADMIN, mark)
     assert admin_text.content.splitlines()[:3] == [
         "📊 Weekly digest 2026-11-16 – 2026-11-22 (2026-W47) · Huize",
-        "2 teams, 3 members; 1 teams need attention.",
-        "• Dahai: 1 teams (1 need attention), 3 members, 2 behind, 0 at risk, 12 days absent,"
+        "2 teams, 3 members; 1 team needs attention.",
+        "• Dahai: 1 team (1 needs attention), 3 members, 2 behind, 0 at risk, 12 days absent,"
         " 16 days without a log",
     ]
     group = await _digest_of(server, GROUP, mark)
@@ -227,7 +227,7 @@ async def test_the_monthly_compliance_report_on_the_first(
     # Wang: 15 mornings, leave on the 21st and 22nd, nothing after: 15 of 20, not met.
     assert report.content.splitlines()[:6] == [
         "📋 Monthly compliance 2026-11 · Dahai",
-        "1 teams, 3 members; 1 teams need attention.",
+        "1 team, 3 members; 1 team needs attention.",
         "▪ HZ-001 Shangba (3 members)",
         "• Li: 0/20 days, 0 leave — ❌ not met",
         "• Wang: 15/20 days, 2 leave — ❌ not met",

@@ -107,9 +107,9 @@ async def test_a_log_names_known_households_and_offers_unknown_ones(
     register = await ask(server, GROUP, LEADER, "/household list")
     assert register.content.splitlines() == [
         "🏠 Household register of Shangba: 3",
-        "张三 — 3组 低保户 · 1 visit(s) in 30 days",
-        "李四 · 0 visit(s) in 30 days",
-        "王五 · 1 visit(s) in 30 days",
+        "张三 — 3组 低保户 · 1 visit in 30 days",
+        "李四 · 0 visits in 30 days",
+        "王五 · 1 visit in 30 days",
     ]
     outsider = await ask(server, GROUP, OUTSIDER, "/household add 赵六")
     assert outsider.content == "Only the team's members and leaders keep its household register."
@@ -137,7 +137,7 @@ async def test_tags_photos_albums_and_what_is_not_a_log(
     )
     assert answer.content.splitlines()[:3] == [
         "📝 Log #2 saved for 2026-11-23 (Zhao).",
-        "📷 1 photo(s)",
+        "📷 1 photo",
         "🏠 Households: 张三",
     ]
     # The album's other photos join the log without an answer each.
@@ -149,7 +149,7 @@ async def test_tags_photos_albums_and_what_is_not_a_log(
     joined = await server.wait_for(
         lambda m: m.reply_to_message_id == reply["message_id"], after=mark
     )
-    assert joined.content == "📷 Added to log #1 (1 photo(s))."
+    assert joined.content == "📷 Added to log #1 (1 photo)."
     await server.send_photo(GROUP, MEMBER2, reply_to=tagged_message(server, tagged))
     await server.send_photo(GROUP, MEMBER, caption="the view from the office")
     await server.send_text(GROUP, MEMBER, "good morning everyone")
@@ -162,10 +162,10 @@ async def test_tags_photos_albums_and_what_is_not_a_log(
         "📒 Work logs of Shangba, 2026-11-23",
         "❌ Li: no log",
         "✅ Wang · #1 09:30: 整理贫困户档案",
-        "📷 1 photo(s)",
+        "📷 1 photo",
         "✅ Zhao · #2 09:30: 入户核实 @@张三",
         "   🏠 张三",
-        "📷 3 photo(s)",
+        "📷 3 photos",
         "Logs from 2 of 3 members.",
     ]
     outsider = await ask(server, GROUP, OUTSIDER, "#log I was here too")
@@ -180,7 +180,7 @@ async def test_tags_photos_albums_and_what_is_not_a_log(
     photo_log = await server.wait_for(lambda m: m.chat_id == MEMBER, after=mark)
     assert photo_log.content.splitlines()[:2] == [
         "📝 Log #4 saved for 2026-11-23 (Wang).",
-        "📷 1 photo(s)",
+        "📷 1 photo",
     ]
     stranger = await county.say(OUTSIDER, OUTSIDER, "/log hello")
     assert stranger.content == "Only the team's members write work logs here. /join first."
@@ -339,11 +339,11 @@ async def test_inspectors_list_sample_and_mark_visits(
 
     first = await county.say(COORD, COORD, "/audit sample HZ-001 3")
     drawn = [line.split(" · ")[0] for line in first.content.splitlines()[1:4]]
-    assert first.content.splitlines()[0] == "🎲 3 visit(s) of Shangba to verify:"
-    assert first.content.splitlines()[-1].endswith("2 visit(s) of the last 30 days not drawn yet.")
+    assert first.content.splitlines()[0] == "🎲 3 visits of Shangba to verify:"
+    assert first.content.splitlines()[-1].endswith("2 visits of the last 30 days not drawn yet.")
     second = await county.say(COORD, COORD, "/audit sample HZ-001 3")
     lines = second.content.splitlines()
-    assert lines[0] == "🎲 2 visit(s) of Shangba to verify:"
+    assert lines[0] == "🎲 2 visits of Shangba to verify:"
     assert lines[3] == "Only 2 of the 3 asked were left undrawn."
     again = [line.split(" · ")[0] for line in lines[1:3]]
     assert sorted(drawn + again) == ["#1", "#2", "#3", "#4", "#5"]  # no visit drawn twice
@@ -373,7 +373,7 @@ async def test_inspectors_list_sample_and_mark_visits(
     # The verdicts are part of the member's record.
     me = await county.say(MEMBER, MEMBER, "/me")
     assert "🔍 Reverse checks of your visits: 1 verified, 1 found false" in me.content.splitlines()
-    assert "📝 Work logs: 1 of 1 days this month" in me.content.splitlines()
+    assert "📝 Work logs: 1 of 1 day this month" in me.content.splitlines()
     day = await ask(server, GROUP, LEADER, "/logs")
     assert "   🏠 张三 ✅, 李四 ❌" in day.content.splitlines()
     history = await county.say(COORD, COORD, "/audit 张三")
@@ -408,7 +408,7 @@ async def test_the_monthly_summary_and_who_has_not_sent_one(
     ]
     coordinator = await county.say(COORD, COORD, "/summaries 2026-11")
     assert coordinator.content.splitlines()[0] == (
-        "📄 Monthly summaries for 2026-11: 1 of 1 teams sent"
+        "📄 Monthly summaries for 2026-11: 1 of 1 team sent"
     )
     last_month = await county.say(ADMIN, ADMIN, "/summaries")
     assert last_month.content.splitlines()[0] == (
@@ -460,8 +460,8 @@ async def test_a_register_imported_from_the_command_line_and_in_the_group(
     )
     register = await ask(server, GROUP, MEMBER, "/household list")
     assert register.content.splitlines()[1:] == [
-        "张三 — 3组 · 0 visit(s) in 30 days",
-        "李四 · 0 visit(s) in 30 days",
+        "张三 — 3组 · 0 visits in 30 days",
+        "李四 · 0 visits in 30 days",
     ]
 
     mark = len(server.sent)
@@ -475,7 +475,7 @@ async def test_a_register_imported_from_the_command_line_and_in_the_group(
     answer = await server.wait_for(
         lambda m: m.reply_to_message_id == sent["message_id"], after=mark
     )
-    assert answer.content == "🏠 Register of Shangba: 1 households added, 1 already there."
+    assert answer.content == "🏠 Register of Shangba: 1 household added, 1 already there."
     mark = len(server.sent)
     sent = await server.send_document(
         GROUP, MEMBER, "more.csv", b"household\nZhou Jiu\n", caption="/household import"
@@ -507,5 +507,5 @@ async def test_a_register_imported_from_the_command_line_and_in_the_group(
         lambda m: m.reply_to_message_id == sent["message_id"], after=mark
     )
     assert answer.content.splitlines()[0] == (
-        "The file was not imported (1 problem(s)); nothing was added:"
+        "The file was not imported (1 problem); nothing was added:"
     )

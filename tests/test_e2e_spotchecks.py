@@ -192,7 +192,7 @@ async def test_a_spot_check_from_order_to_findings(
     # Wang sees it in /me; the coordinator sees it in the week's digest.
     me = await county.say(MEMBER, MEMBER, "/me")
     assert (
-        "🔎 Spot checks this year: 1 asked, 0 present, 1 absence finding(s) — no consequence yet"
+        "🔎 Spot checks this year: 1 asked, 0 present, 1 absence finding — no consequence yet"
         in me.content
     )
     assert "County rule: 2 findings in a year → flagged" in me.content
@@ -201,7 +201,7 @@ async def test_a_spot_check_from_order_to_findings(
     digest = await _private(server, COORD, mark, "Weekly digest")
     assert "Spot checks — County rule: 2 findings in a year → flagged" in digest.content
     wang = next(line for line in digest.content.splitlines() if line.startswith("• Wang"))
-    assert wang.endswith(" · spot checks: 1 finding(s), 1 this year")
+    assert wang.endswith(" · spot checks: 1 finding, 1 this year")
     # Every change is on the record.
     kinds = await events_of(county.settings, clock, "spot.")
     assert kinds.count("spot.closed") == 1

@@ -79,7 +79,7 @@ async def test_a_reverse_check_is_never_done_in_a_group(
         ), text
     assert await events_of(county.settings, county.clock, "audit.") == []  # no sample spent
     sample = await county.say(ADMIN, ADMIN, "/audit sample HZ-002 1")
-    assert sample.content.splitlines()[0] == "🎲 1 visit(s) of Xiaba to verify:"
+    assert sample.content.splitlines()[0] == "🎲 1 visit of Xiaba to verify:"
 
 
 async def test_a_refusal_names_no_village_to_a_stranger(

@@ -82,3 +82,17 @@ def test_every_key_built_from_a_name_exists() -> None:
         + [f"{kind}.{command}" for kind in ("cmd", "help") for command in MENU_COMMANDS]
     )
     assert [key for key in built if key not in catalogue("en")] == []
+
+
+def test_words_agree_with_their_numbers() -> None:
+    """English picks a word's form by Babel's CLDR plural rules; Chinese has one form."""
+    assert t("en", "digest.overview", teams=1, members=3, attention=1) == (
+        "1 team, 3 members; 1 team needs attention."
+    )
+    assert t("en", "digest.overview", teams=2, members=1, attention=0) == (
+        "2 teams, 1 member; 0 teams need attention."
+    )
+    assert t("en", "remind.days", days=1) == "1 day"
+    assert t("zh", "digest.overview", teams=1, members=3, attention=1).startswith("1 个工作队")
+    # No text hedges with "(s)" any more.
+    assert [k for k, v in catalogue("en").items() if "(s)" in v] == []
