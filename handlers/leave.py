@@ -138,6 +138,11 @@ def _approver_buttons(lang: str, request_id: int) -> InlineKeyboardMarkup:
     )
 
 
+def _level_key(level: str, deciders: int) -> str:
+    """ "the team leaders: Li, Zhao" when a team has two."""
+    return "leave.level.leaders" if level == "leader" and deciders > 1 else f"leave.level.{level}"
+
+
 def _cancel_button(lang: str, request_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
@@ -296,7 +301,7 @@ async def _after_request(update: Update, context: CunbotContext, routed: Routed 
         t(
             lang,
             "leave.sent_to",
-            level=t(lang, f"leave.level.{r.level}"),
+            level=t(lang, _level_key(r.level, len(routed.approvers))),
             names=_names(lang, routed.approvers),
         ),
     ]

@@ -398,7 +398,10 @@ async def _authorise(tx: Tx, leave: LeaveRequest, person: Person | None) -> Prob
     roles = await tx.active_roles(person.id) if person else []
     level: Level = leave.level  # type: ignore[assignment]
     if not access.may_decide_leave(roles, scope_of(team), level, leave.escalated_at is not None):
-        return Problem(f"leave.err.not_approver.{level}")
+        # Named, so the presser knows whom to ask.
+        deciders = await _approvers_at(tx, team, level, leave.person_id)
+        names = ", ".join(p.display_name for p in deciders) or "—"
+        return Problem(f"leave.err.not_approver.{level}", {"names": names})
     return None
 
 

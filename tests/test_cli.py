@@ -114,7 +114,7 @@ async def test_imported_team_is_bound_by_code(
     csv.write_text(GOOD)
     assert (await run_cli(bot.settings, "import", str(csv)))[0] == 0
     reply = await bot.say(GROUP, MEMBER, "/setup HZ-001")
-    assert "Only an administrator of this group" in (reply.text or "")
+    assert "Only a group admin or a county admin" in (reply.text or "")
     reply = await bot.say(GROUP, LEADER, "/setup hz-001")
     assert "This group is now the team of Shangba (HZ-001). You are its leader." in (
         reply.text or ""

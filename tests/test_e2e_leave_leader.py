@@ -107,13 +107,16 @@ async def test_two_leaders_race_and_the_first_decision_counts(
 ) -> None:
     await _second_leader(county.settings, clock)
     asked = await ask(server, GROUP, MEMBER, "/leave 2026-11-25 personal errand")
-    assert "Sent to the team leader: Li, Zhao." in asked.content
+    assert "Sent to the team leaders: Li, Zhao." in asked.content
     in_group = await _decide_here(server, 1)
     # Both press Approve before the bot handles either.
     first = await server.press_button(LEADER, in_group, "v1:lv:1:a")
     second = await server.press_button(MEMBER2, in_group, "v1:lv:1:a")
     answers = [(await server.wait_answer(q))["text"] for q in (first, second)]
-    assert answers == ["Leave #1 approved.", "Only the township decides this request now."]
+    assert answers == [
+        "Leave #1 approved.",
+        "Only the township's coordinators decide this request now: Zhang, Zhou.",
+    ]
     copy = await _copy(server, COORD, 1)
     assert "✅ Approved by Li (team leader)" in copy.content
     decisions = await events_of(county.settings, county.clock)

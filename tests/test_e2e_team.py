@@ -25,7 +25,7 @@ async def test_group_admin_sets_up_a_team_and_leads_it(bot: BotHarness) -> None:
 
 async def test_a_member_who_is_not_group_admin_cannot_set_up(bot: BotHarness) -> None:
     reply = await bot.say(GROUP, MEMBER, "/setup Shangba")
-    assert "Only an administrator of this group or a county admin" in text(reply)
+    assert "Only a group admin or a county admin" in text(reply)
     assert "not a team yet" in text(await bot.say(GROUP, MEMBER, "/team"))
 
 
@@ -67,7 +67,7 @@ async def test_privacy_mode_is_explained_to_the_leader(
     server.bot_user["can_read_all_group_messages"] = False
     await bot.restart()  # getMe is read at start
     reply = await bot.say(GROUP, LEADER, "/setup Shangba")
-    assert "@cunbot_test_bot an administrator of this group" in text(reply)
+    assert "@cunbot_test_bot an admin of this group" in text(reply)
     assert "/setprivacy" in text(reply)
     # An admin bot reads everything: no warning for a group where it is one.
     server.add_group(OTHER_GROUP, "Xiaba team", members={LEADER: "creator"})

@@ -96,3 +96,16 @@ def test_words_agree_with_their_numbers() -> None:
     assert t("zh", "digest.overview", teams=1, members=3, attention=1).startswith("1 个工作队")
     # No text hedges with "(s)" any more.
     assert [k for k, v in catalogue("en").items() if "(s)" in v] == []
+
+
+# Another word for a role than the glossary's (in each catalogue's header), or 你 for 您.
+OTHER_TERMS = {
+    "zh": re.compile(r"乡镇协调员|乡镇联络人|县管理员|逆向检查|(?<!乡镇)联络员|你"),
+    "en": re.compile(r"administrator|liaison|township contact|county administrator", re.I),
+}
+
+
+def test_one_term_per_role_and_one_way_to_address_the_reader() -> None:
+    for lang, other in OTHER_TERMS.items():
+        found = {k: v for k, v in catalogue(lang).items() if other.search(v)}
+        assert found == {}, lang
