@@ -8,7 +8,9 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from telegram import Bot
@@ -22,7 +24,7 @@ from rules.invites import start_link
 from rules.orgcsv import COLUMNS, HOUSEHOLD_COLUMNS, RowProblem, decode, is_household_csv
 from rules.problems import Problem
 from services import admin
-from storage import open_store
+from storage import copy_database, open_store
 
 log = logging.getLogger("cunbot")
 
@@ -192,6 +194,21 @@ async def _invite(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _dry_import(settings: Settings, text: str) -> int:
+    """Checked against a throwaway copy of the database (an empty one if there is none yet),
+    so a dry run writes nothing at all: no file made, no migration applied, no log line."""
+    with tempfile.TemporaryDirectory() as folder:
+        copy = str(Path(folder) / "check.db")
+        await asyncio.to_thread(copy_database, settings.database, copy)
+        quiet = logging.getLogger("storage")
+        level = quiet.level
+        quiet.setLevel(logging.WARNING)
+        try:
+            return await _import_into(replace(settings, database=copy), text, dry_run=True)
+        finally:
+            quiet.setLevel(level)
+
+
 async def _import(settings: Settings, file: Path, dry_run: bool) -> int:
     lang = settings.lang
     try:
@@ -199,6 +216,13 @@ async def _import(settings: Settings, file: Path, dry_run: bool) -> int:
     except OSError as exc:
         print(t(lang, "cli.import.unreadable", file=str(file), error=str(exc)), file=sys.stderr)
         return 2
+    if dry_run:
+        return await _dry_import(settings, text)
+    return await _import_into(settings, text, dry_run=False)
+
+
+async def _import_into(settings: Settings, text: str, *, dry_run: bool) -> int:
+    lang = settings.lang
     store = await open_store(settings.database, system_clock())
     try:
         if is_household_csv(text):

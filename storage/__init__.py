@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 
 from storage.base import Store, Tx
 
-__all__ = ["Store", "Tx", "open_store", "sqlite_path"]
+__all__ = ["Store", "Tx", "copy_database", "open_store", "sqlite_path"]
 
 
 def sqlite_path(database: str) -> str:
@@ -31,3 +31,24 @@ async def open_store(database: str, now: datetime) -> Store:
     from storage.sqlite import SqliteStore
 
     return await SqliteStore.open(sqlite_path(database), now)
+
+
+def copy_database(database: str, to: str) -> bool:
+    """A consistent copy of the database file at ``to`` (SQLite's backup), for a dry run to
+    work on; False (and nothing written anywhere) when there is no database yet."""
+    import sqlite3
+    from pathlib import Path
+
+    path = sqlite_path(database)
+    if path == ":memory:" or not Path(path).exists():
+        return False
+    source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        target = sqlite3.connect(to)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+    finally:
+        source.close()
+    return True

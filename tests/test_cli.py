@@ -55,6 +55,9 @@ async def test_import_creates_the_organisation_once(
     code, out, err = await run_cli(settings, "import", str(csv), "--dry-run")
     assert code == 0, err
     assert "would import 1 county, 2 townships, 2 teams, 3 sites" in out
+    # A dry run writes nothing at all: no database made, no migration applied or told.
+    assert not Path(settings.database).exists()
+    assert "migration" not in err
     assert await _teams(settings, clock) == []
     code, out, _ = await run_cli(settings, "import", str(csv))
     assert code == 0
@@ -62,6 +65,11 @@ async def test_import_creates_the_organisation_once(
     code, out, _ = await run_cli(settings, "import", str(csv))
     assert "Imported: 0 counties, 0 townships, 0 teams, 0 sites (2 teams already there)" in out
     assert await _teams(settings, clock) == ["HZ-001", "HZ-002"]
+    # Against a database that exists, a dry run checks its copy: the file is not touched.
+    before = Path(settings.database).read_bytes()
+    code, out, _ = await run_cli(settings, "import", str(csv), "--dry-run")
+    assert code == 0 and "(2 teams already there)" in out
+    assert Path(settings.database).read_bytes() == before
 
 
 async def test_a_bad_file_imports_nothing_and_names_its_lines(
