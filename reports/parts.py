@@ -83,7 +83,7 @@ def export_parts(lang: str, export: Export) -> list[Part]:
         Part(summary),
         Part(document=xlsx, filename=f"{stem}.xlsx"),
         Part(
-            document=sheet.days_csv(export.digest.days, figures),
+            document=sheet.days_csv(lang, export.digest.days, figures),
             filename=f"{stem}-days.csv",
             caption=t(lang, "export.csv_caption"),
         ),

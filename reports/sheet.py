@@ -18,6 +18,7 @@ from bot.i18n import t
 from reports.chart import COLOURS
 from rules.checkin import local_moment
 from rules.digest import MemberFigures, Rollup, TeamFigures
+from rules.logs import readable
 from storage.models import Checkin, LeaveRequest, Person, Team, WorkLog
 
 # A text cell starting so is run by Excel, WPS or LibreOffice as a formula (a name like
@@ -59,8 +60,18 @@ def _sheet(book: Workbook, name: str, header: Sequence[str], first: bool = False
 
 
 def _widths(sheet: Worksheet, widths: Iterable[int]) -> None:
+    """Column widths, and a filter on the header row (the sheet is complete by now)."""
     for at, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(at)].width = width
+    if sheet.max_row > 1:
+        sheet.auto_filter.ref = sheet.dimensions
+
+
+def _dates(sheet: Worksheet, *columns: int, time: bool = False) -> None:
+    """Cells holding dates (or moments) shown as such, so a spreadsheet sorts and filters them."""
+    for row in sheet.iter_rows(min_row=2):
+        for at in columns:
+            row[at - 1].number_format = "yyyy-mm-dd hh:mm:ss" if time else "yyyy-mm-dd"
 
 
 def _bytes(book: Workbook) -> bytes:
@@ -153,6 +164,11 @@ def _days_sheet(
             for cell, mark in zip(sheet[sheet.max_row][2:], m.days, strict=True):
                 cell.fill = _FILLS[mark]
     _widths(sheet, [18, 14, *([11] * len(days))])
+    key = _sheet(book, t(lang, "xlsx.sheet.key"), _head(lang, ("mark", "meaning")))
+    for mark in COLOURS:
+        _append(key, [t(lang, f"xlsx.mark.{mark}"), t(lang, f"xlsx.key.{mark}")])
+        key.cell(key.max_row, 1).fill = _FILLS[mark]
+    _widths(key, [10, 60])
 
 
 def digest_xlsx(
@@ -185,13 +201,17 @@ def digest_xlsx(
                 ],
             )
         _widths(sheet, [16, *([10] * (len(_ROLLUP_COLUMNS) - 1))])
+    _members_sheet(book, lang, teams, first)
+    _days_sheet(book, lang, days, teams)
+    return _bytes(book)
+
+
+def _members_sheet(book: Workbook, lang: str, teams: Sequence[TeamFigures], first: bool) -> None:
     sheet = _sheet(book, t(lang, "xlsx.sheet.members"), _head(lang, _MEMBER_COLUMNS), first)
     for team in teams:
         for m in team.members:
             _append(sheet, _member_row(lang, team, m))
     _widths(sheet, [14, 18, 14, *([10] * (len(_MEMBER_COLUMNS) - 3))])
-    _days_sheet(book, lang, days, teams)
-    return _bytes(book)
 
 
 # ---------------------------------------------------------------------- exports
@@ -208,10 +228,7 @@ def export_xlsx(
     """Every record of the range: the day grid, the figures, each location shared (accepted
     or not, with its verdict), each log as it reads now, each approved leave."""
     book = Workbook()
-    sheet = _sheet(book, t(lang, "xlsx.sheet.members"), _head(lang, _MEMBER_COLUMNS), True)
-    for team in figures:
-        for m in team.members:
-            _append(sheet, _member_row(lang, team, m))
+    _members_sheet(book, lang, figures, True)
     _days_sheet(book, lang, days, figures)
 
     def name(person_id: int) -> str:
@@ -222,6 +239,7 @@ def export_xlsx(
         team = teams.get(team_id) if team_id is not None else None
         return f"{team.code or ''} {team.village}".strip() if team else ""
 
+    yes = t(lang, "xlsx.yes")
     columns: tuple[str, ...] = ("sent_local", "team", "member", "window", "outcome", "reason")
     columns += ("distance_m", "accuracy_m", "live", "forwarded", "latitude", "longitude", "flags")
     sheet = _sheet(book, t(lang, "xlsx.sheet.checkins"), _head(lang, columns))
@@ -230,27 +248,29 @@ def export_xlsx(
         _append(
             sheet,
             [
-                local_moment(c.sent_at, tz).strftime("%Y-%m-%d %H:%M:%S"),
+                local_moment(c.sent_at, tz).replace(tzinfo=None),
                 label(c.team_id),
                 name(c.person_id),
-                c.window or "",
-                c.outcome,
-                c.reason or "",
+                t(lang, f"window.{c.window}") if c.window else "",
+                t(lang, f"xlsx.outcome.{c.outcome}"),
+                t(lang, f"xlsx.reason.{c.reason}") if c.reason else "",
                 round(c.distance_m) if c.distance_m is not None else None,
                 round(c.accuracy_m) if c.accuracy_m is not None else None,
-                "yes" if c.live else "",
-                "yes" if c.forwarded else "",
+                yes if c.live else "",
+                yes if c.forwarded else "",
                 c.latitude,
                 c.longitude,
-                ", ".join(c.flags),
+                t(lang, "sep.list").join(t(lang, f"checkin.flag.{f}") for f in c.flags),
             ],
         )
-    _widths(sheet, [19, 18, 14, 9, 9, 12, 10, 10, 6, 9, 11, 11, 14])
+    _dates(sheet, 1, time=True)
+    _widths(sheet, [19, 18, 14, 9, 9, 16, 10, 10, 8, 8, 11, 11, 18])
     columns = ("day", "team", "member", "log_id", "revision", "text")
     sheet = _sheet(book, t(lang, "xlsx.sheet.logs"), _head(lang, columns))
     for g in logs:
-        _append(sheet, [g.local_date.isoformat(), label(g.team_id), name(g.person_id), g.id,
-                        g.revision, g.text])  # fmt: skip
+        _append(sheet, [g.local_date, label(g.team_id), name(g.person_id), g.id, g.revision,
+                        readable(g.text)])  # fmt: skip
+    _dates(sheet, 1)
     _widths(sheet, [11, 18, 14, 8, 8, 80])
     columns = ("leave_id", "team", "member", "kind", "first", "last", "returned", "reason")
     sheet = _sheet(book, t(lang, "xlsx.sheet.leave"), _head(lang, columns))
@@ -261,26 +281,30 @@ def export_xlsx(
                 r.id,
                 label(r.team_id),
                 name(r.person_id),
-                r.kind,
-                r.first.isoformat(),
-                r.last.isoformat(),
-                r.returned_day.isoformat() if r.returned_day else "",
+                t(lang, f"leave.kind.{r.kind}"),
+                r.first,
+                r.last,
+                r.returned_day,
                 r.reason,
             ],
         )
+    _dates(sheet, 5, 6, 7)
     _widths(sheet, [8, 18, 14, 10, 11, 11, 11, 40])
     return _bytes(book)
 
 
-def days_csv(days: Sequence[date], figures: Sequence[TeamFigures]) -> bytes:
-    """One row per member and day: ``team,member,person_id,day,status``. UTF-8 with a BOM,
-    which Excel needs to read Chinese names."""
+def days_csv(lang: str, days: Sequence[date], figures: Sequence[TeamFigures]) -> bytes:
+    """One row per member and day: ``team,member,person_id,day,status,status_label``. The
+    header and the status codes stay the same in every language, for machines (the README
+    lists the codes); the label beside each code is for people. UTF-8 with a BOM, which Excel
+    needs to read Chinese names."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["team", "member", "person_id", "day", "status"])
+    writer.writerow(["team", "member", "person_id", "day", "status", "status_label"])
     for team in figures:
         for m in team.members:
             for day, mark in zip(days, m.days, strict=True):
-                row = [team.label, m.name, m.person_id, day.isoformat(), mark]
+                label = t(lang, f"xlsx.key.{mark}")
+                row = [team.label, m.name, m.person_id, day.isoformat(), mark, label]
                 writer.writerow([csv_cell(value) for value in row])
     return out.getvalue().encode("utf-8-sig")

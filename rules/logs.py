@@ -73,6 +73,16 @@ def check_household(name: str, note: str | None) -> Problem | None:
     return None
 
 
+def readable(text: str) -> str:
+    """A log as people read it: ``走访@@张三家和@@[李 老汉]`` is ``走访张三家和李 老汉``."""
+    for opening, closing in _BRACKETS.items():
+        pattern = (
+            re.escape(MENTION + opening) + "([^" + re.escape(closing) + "]*)" + re.escape(closing)
+        )
+        text = re.sub(pattern, r"\1", text)
+    return text.replace(MENTION, "")
+
+
 @dataclass(frozen=True)
 class Mentions:
     known: tuple[str, ...]  # register names, as the register spells them, in text order

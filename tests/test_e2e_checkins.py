@@ -378,8 +378,8 @@ async def test_rules_show_the_teams_attendance_rules(team: BotHarness) -> None:
         "Leave: first the team leader; then up to 3 days the township, longer the county",
         "At most 30 days per request; sick leave up to 2 days back; approvers reminded after 12 h",
         "Official business is excused leave",
-        "Reminders: when a window opens on; 30 min before it closes; work log at 20:30;"
-        " 5 days before the month ends.",
+        "Reminders — a window opens: on; before it closes: 30 min; work log: 20:30;"
+        " before the month ends: 5 days.",
         "Digests: weekly on Monday at 08:00; the monthly report on the 1st at the same time.",
         "Spot checks: none scheduled (coordinators order them with /spotcheck); 30 min to answer.",
         "County rule: 2 findings in a year → flagged (no assessment grade that year),"

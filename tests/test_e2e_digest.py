@@ -8,6 +8,7 @@ import asyncio
 import csv
 import io
 import itertools
+import re
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
@@ -263,14 +264,41 @@ async def test_digest_and_export_on_demand(
     assert done.content.startswith("📦 Dahai, 2026-11-16 – 2026-11-22: 3 members, 10 locations")
     assert xlsx.file_bytes is not None and days.file_bytes is not None
     book = load_workbook(io.BytesIO(xlsx.file_bytes))
-    assert book.sheetnames == ["Members", "Days", "Check-ins", "Logs", "Leave"]
+    assert book.sheetnames == ["Members", "Days", "Key", "Check-ins", "Logs", "Leave"]
     assert len(list(book["Check-ins"].iter_rows())) == 1 + 10  # Wang 5 + 2 + 1, Zhao 2
     assert len(list(book["Logs"].iter_rows())) == 1 + 3
-    assert [r[3] for r in book["Leave"].iter_rows(min_row=2, values_only=True)] == ["personal"]
+    leave = list(book["Leave"].iter_rows(min_row=2, values_only=True))
+    assert [(r[3], r[4]) for r in leave] == [("Personal leave", datetime(2026, 11, 21))]
+    for sheet in book.worksheets:  # an office's sheet: frozen header, a filter on it
+        assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref, sheet.title
     rows = list(csv.reader(io.StringIO(days.file_bytes.decode("utf-8-sig"))))
-    assert rows[0] == ["team", "member", "person_id", "day", "status"]
+    assert rows[0] == ["team", "member", "person_id", "day", "status", "status_label"]
     assert len(rows) == 1 + 3 * 7
-    assert ["HZ-001 Shangba", "Wang", rows[8][2], "2026-11-21", "leave"] in rows
+    wang_leave = ["HZ-001 Shangba", "Wang", rows[8][2], "2026-11-21", "leave"]
+    assert [*wang_leave, "on approved leave (or credited official business)"] in rows
+    # In Chinese, every word of the file is Chinese: headers, values, the key; codes only in
+    # the CSV's code columns.
+    await private(server, COORD, "/lang zh")
+    _, xlsx_zh, days_zh = await private(server, COORD, "/export 2026-11-16 2026-11-22", parts=3)
+    assert xlsx_zh.file_bytes is not None and days_zh.file_bytes is not None
+    zh = load_workbook(io.BytesIO(xlsx_zh.file_bytes))
+    assert zh.sheetnames == ["队员", "每日", "图例", "打卡", "日志", "请假"]
+    words = {
+        cell
+        for sheet in zh.worksheets
+        for row in sheet.iter_rows(values_only=True)
+        for cell in row
+        if isinstance(cell, str)
+    }
+    names = {"Wang", "Zhao", "Li", "HZ-001 Shangba", "Dahai", "#log visited", "family"}
+    english = {w for w in words - names if re.search(r"[A-Za-z]{3,}", w)}
+    assert english == set()
+    rows = list(csv.reader(io.StringIO(days_zh.file_bytes.decode("utf-8-sig"))))
+    assert rows[0][4:] == ["status", "status_label"] and [
+        "leave",
+        "请假（已批准，或按规定计入的公务）",
+    ] in [r[4:] for r in rows]
+    await private(server, COORD, "/lang en")
     [usage] = await private(server, COORD, "/export 2026-11-16")
     assert usage.content.startswith("Usage: /export")
     # Days after today are said to be left out, never silently.

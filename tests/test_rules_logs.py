@@ -18,6 +18,7 @@ from rules.logs import (
     log_text,
     parse_month,
     parse_pick,
+    readable,
     sample_size,
     summary_month,
     summary_text,
@@ -192,3 +193,9 @@ def test_long_replies_are_split_between_lines() -> None:
 )
 def test_parse_pick(parts: list[str], expected: Pick | None) -> None:
     assert parse_pick(parts) == expected
+
+
+def test_a_log_reads_without_its_markup() -> None:
+    assert readable("走访@@张三家和@@[李 老汉]，又去@@【王五】 [备注]") == (
+        "走访张三家和李 老汉，又去王五 [备注]"
+    )
