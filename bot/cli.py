@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from bot.clock import system_clock
 from bot.config import ConfigError, Settings, load_settings
 from bot.i18n import t
 from rules.invites import start_link
+from rules.lang import LANGS
 from rules.orgcsv import COLUMNS, HOUSEHOLD_COLUMNS, RowProblem, decode, is_household_csv
 from rules.problems import Problem
 from services import admin
@@ -29,66 +30,51 @@ from storage import copy_database, open_store
 log = logging.getLogger("cunbot")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _help_lang(environ: Mapping[str, str]) -> str:
+    """``--help`` speaks ``CUNBOT_LANG`` (read before any setting is loaded), else the default."""
+    chosen = environ.get("CUNBOT_LANG", "").strip().lower()
+    return chosen if chosen in LANGS else Settings.lang
+
+
+def _parser(lang: str) -> argparse.ArgumentParser:
+    def h(key: str, **params: object) -> str:
+        # argparse formats help with %: a literal percent sign must be doubled.
+        return t(lang, f"cli.help.{key}", **params).replace("%", "%%")
+
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--config",
-        type=Path,
-        metavar="FILE",
-        help="TOML file with token, database, api_url, tz, lang (CUNBOT_* variables win)",
-    )
+    common.add_argument("--config", type=Path, metavar="FILE", help=h("config"))
     parser = argparse.ArgumentParser(
-        prog="cunbot",
-        description="Attendance, work logs and leave for field teams, in their Telegram group.",
-        epilog="Settings come from CUNBOT_TOKEN, CUNBOT_DATABASE, CUNBOT_API_URL, CUNBOT_TZ, "
-        "CUNBOT_LANG, or a TOML file given with --config.",
-        parents=[common],
+        prog="cunbot", description=h("description"), epilog=h("epilog"), parents=[common]
     )
     parser.add_argument("--version", action="version", version=f"cunbot {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("run", parents=[common], help="run the bot (long polling)")
-    invite = sub.add_parser(
-        "invite",
-        parents=[common],
-        help="print a one-time link that makes its opener a coordinator or an admin",
-    )
+    sub.add_parser("run", parents=[common], help=h("run"))
+    invite = sub.add_parser("invite", parents=[common], help=h("invite"))
     invite.add_argument("--role", required=True, choices=["coordinator", "admin"])
-    invite.add_argument("--township", help="the township a coordinator looks after")
-    invite.add_argument("--county", help="the county an admin runs (or the township's county)")
+    invite.add_argument("--township", help=h("township"))
+    invite.add_argument("--county", help=h("county"))
     invite.add_argument(
-        "--hours",
-        type=int,
-        default=admin.DEFAULT_INVITE_HOURS,
-        help="hours the link stays valid (default %(default)s)",
+        "--hours", type=int, default=admin.DEFAULT_INVITE_HOURS, help=h("hours", default=admin.DEFAULT_INVITE_HOURS)
     )
-    invite.add_argument("--bot-username", help="the bot's @username, if it never ran here")
+    invite.add_argument("--bot-username", help=h("bot_username"))
     importer = sub.add_parser(
         "import",
         parents=[common],
-        help=f"create counties, townships, teams and sites from a CSV ({','.join(COLUMNS)}),"
-        f" or fill household registers from one ({','.join(HOUSEHOLD_COLUMNS)})",
+        help=h("import", org=",".join(COLUMNS), households=",".join(HOUSEHOLD_COLUMNS)),
     )
     importer.add_argument("file", type=Path)
-    importer.add_argument("--dry-run", action="store_true", help="check the file, write nothing")
-    rules = sub.add_parser(
-        "rules",
-        parents=[common],
-        help="show or change attendance rules, e.g. morning=07:00-09:00 days=22 nights=15",
-    )
-    rules.add_argument("--county", help="the county (default: teams in no county, and new ones)")
+    importer.add_argument("--dry-run", action="store_true", help=h("dry_run"))
+    rules = sub.add_parser("rules", parents=[common], help=h("rules"))
+    rules.add_argument("--county", help=h("rules_county"))
     rules.add_argument("changes", nargs="*", metavar="KEY=VALUE")
-    inbox = sub.add_parser(
-        "inbox",
-        parents=[common],
-        help="show updates waiting, dead letters and the outbox; 'retry ID' runs one again",
-    )
+    inbox = sub.add_parser("inbox", parents=[common], help=h("inbox"))
     inbox.add_argument("action", nargs="?", choices=["retry"])
-    inbox.add_argument("id", nargs="?", type=int, help="the dead letter's number")
+    inbox.add_argument("id", nargs="?", type=int, help=h("inbox_id"))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _parser(_help_lang(os.environ)).parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

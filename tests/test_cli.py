@@ -27,13 +27,22 @@ async def _teams(settings: Settings, clock: FakeClock) -> list[str]:
 
 
 async def test_help_and_missing_token(tmp_path: Path) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "--help", stdout=asyncio.subprocess.PIPE
-    )
-    out, _ = await process.communicate()
-    assert process.returncode == 0
-    assert all(word in out.decode() for word in ("run", "invite", "import", "CUNBOT_TOKEN"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("CUNBOT_")}
+    # --help speaks CUNBOT_LANG, and the bot's default language (Chinese) without it.
+    for lang, words in (
+        ("en", ("run the bot (long polling)", "print a one-time link")),
+        ("zh", ("运行机器人（长轮询）", "生成一次性链接")),
+        (None, ("运行机器人（长轮询）",)),
+    ):
+        extra = {"CUNBOT_LANG": lang} if lang else {}
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "--help", env={**env, **extra},
+            stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, _ = await process.communicate()
+        assert process.returncode == 0
+        text = out.decode()
+        assert all(w in text for w in ("run", "invite", "import", "CUNBOT_TOKEN", *words)), lang
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
