@@ -54,7 +54,10 @@ def _parser(lang: str) -> argparse.ArgumentParser:
     invite.add_argument("--township", help=h("township"))
     invite.add_argument("--county", help=h("county"))
     invite.add_argument(
-        "--hours", type=int, default=admin.DEFAULT_INVITE_HOURS, help=h("hours", default=admin.DEFAULT_INVITE_HOURS)
+        "--hours",
+        type=int,
+        default=admin.DEFAULT_INVITE_HOURS,
+        help=h("hours", default=admin.DEFAULT_INVITE_HOURS),
     )
     invite.add_argument("--bot-username", help=h("bot_username"))
     importer = sub.add_parser(
