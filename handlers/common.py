@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, time
 from typing import Any, TypeVar
 
-from telegram import Message, Update
+from telegram import Message, Update, User
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 from telegram.ext import filters
@@ -39,6 +39,11 @@ _ADMIN_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
 def tg_user(update: Update) -> TgUser:
     user = update.effective_user
     assert user is not None, "handlers are registered for updates that have a sender"
+    return as_tg_user(user)
+
+
+def as_tg_user(user: User) -> TgUser:
+    """A Telegram user as plain values (the sender, or someone an update is about)."""
     return TgUser(user.id, user.first_name, user.last_name, user.username, user.language_code)
 
 

@@ -138,6 +138,12 @@ def _approver_buttons(lang: str, request_id: int) -> InlineKeyboardMarkup:
     )
 
 
+def _page(year: str, month: str) -> tuple[int, int] | None:
+    """A calendar page a button asks for; a made-up one (month 13, year 0) is none."""
+    y, m = parse_id(year), parse_id(month)
+    return (y, m) if y is not None and m is not None and 1 <= m <= 12 and y < 9999 else None
+
+
 def _level_key(level: str, deciders: int) -> str:
     """ "the team leaders: Li, Zhao" when a team has two."""
     return "leave.level.leaders" if level == "leader" and deciders > 1 else f"leave.level.{level}"
@@ -478,11 +484,7 @@ async def _talk(update: Update, context: CunbotContext, parts: list[str]) -> Non
     page = None
     if given[0] == "view":
         year, _, month = value.partition("-")
-        page = (
-            (int(year), int(month))
-            if (year + month).isascii() and year.isdigit() and month.isdigit()
-            else None
-        )
+        page = _page(year, month)
     text, markup = _dialogue_view(lang, moved, page)
     await show(text, markup)
     if markup is None and in_group(update):

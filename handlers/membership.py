@@ -15,15 +15,10 @@ from telegram.ext import Application, ChatMemberHandler, MessageHandler, filters
 from bot import outbox
 from bot.context import CunbotContext
 from bot.i18n import t
-from handlers.common import NEW_MESSAGES, message_of
+from handlers.common import NEW_MESSAGES, as_tg_user, message_of
 from services import org
-from services.org import TgUser
 
 _GONE = {ChatMemberStatus.LEFT, ChatMemberStatus.BANNED}
-
-
-def _person(user: User) -> TgUser:
-    return TgUser(user.id, user.first_name, user.last_name, user.username, user.language_code)
 
 
 async def member_changed(update: Update, context: CunbotContext) -> None:
@@ -59,8 +54,8 @@ async def service_message(update: Update, context: CunbotContext) -> None:
 async def _gone(
     update: Update, context: CunbotContext, chat_id: int, user: User, by: User | None
 ) -> None:
-    remover = _person(by) if by is not None and by.id != user.id else None
-    gone = await org.left_group(context.store, context.now(), chat_id, _person(user), remover)
+    remover = as_tg_user(by) if by is not None and by.id != user.id else None
+    gone = await org.left_group(context.store, context.now(), chat_id, as_tg_user(user), remover)
     if gone is None:
         return
     lang = await context.lang(update)
@@ -81,7 +76,7 @@ async def _bot(context: CunbotContext, chat_id: int, present: bool, by: User | N
         context.now(),
         chat_id,
         present,
-        _person(by) if by is not None and not by.is_bot else None,
+        as_tg_user(by) if by is not None and not by.is_bot else None,
         context.settings.lang,
     )
     if moved is None:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import pytest
 
 from bot.config import Settings
+from bot.i18n import t
 from tests.botapi_server import BotApiServer, SentMessage
 from tests.conftest import (
     ADMIN,
@@ -328,6 +329,9 @@ async def test_a_step_by_step_request_with_the_calendar(
     days = _buttons(kinds)
     # Sick leave may start two days back: the 21st is offered, the 20th is not.
     assert "v1:ld:d:2026-11-21" in days and "v1:ld:d:2026-11-20" not in days
+    # A made-up page (month 13) shows the dialogue's own page rather than failing.
+    made_up = await press(server, MEMBER, kinds, "v1:ld:m:2026-13")
+    assert made_up.get("text") != t("en", "err.internal")
     await press(server, MEMBER, kinds, "v1:ld:m:2026-12")
     await server.wait_until(lambda: "v1:ld:d:2026-12-01" in _buttons(kinds))
     await press(server, MEMBER, kinds, "v1:ld:d:2026-12-02")

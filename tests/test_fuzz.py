@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from bot.i18n import t
+from rules.permissions import TABLE
 from storage.base import Tx
 from storage.models import OutboxRow, WireView
 from tests.botapi_server import BotApiServer, Json
@@ -40,34 +41,8 @@ STRANGER = 4242  # never seen before: no person, no role
 USERS = (LEADER, MEMBER, MEMBER2, OUTSIDER, COORD, ADMIN, STRANGER)
 NEAR = (25.5009, 103.2)  # about 100 m from Shangba's village office
 
-COMMANDS = [
-    "setup",
-    "join",
-    "leave_team",
-    "team",
-    "help",
-    "lang",
-    "start",
-    "checkin",
-    "me",
-    "today",
-    "rules",
-    "digest",
-    "export",
-    "remind",
-    "leave",
-    "back",
-    "leaves",
-    "log",
-    "logs",
-    "household",
-    "audit",
-    "summary",
-    "summaries",
-    "spotcheck",
-    "site",
-    "nosuch",
-]
+# Every command the permission table knows, and one it does not.
+COMMANDS = [*sorted({key.split()[0] for key in TABLE}), "nosuch"]
 WORDS = [
     "history",
     "sample",
