@@ -24,9 +24,8 @@ class Part:
 
 
 def digest_parts(lang: str, digest: Digest, late_since: datetime | None = None) -> list[Part]:
-    """A digest as three messages: the text, the chart with its legend, the spreadsheet.
+    """A digest as three messages: the text, the chart (its key drawn in), the spreadsheet.
     The bot runs this in its drawing process (:mod:`bot.render`)."""
-    title = text.title(lang, digest.period, digest.name)
     body = text.digest_text(
         lang,
         digest.period,
@@ -38,14 +37,21 @@ def digest_parts(lang: str, digest: Digest, late_since: datetime | None = None) 
         spot.rule_text(lang, next(iter(digest.policies.values()))) if digest.policies else None,
     )
     if digest.townships:
-        png, labels = chart.rollup_png(title, digest.townships)
+        words = text.chart_words(lang, digest)
+        png, drawing = chart.rollup_png(words, digest.townships)
     else:
-        png, labels = chart.grid_png(title, digest.days, digest.teams)
+        shown = chart.fit(digest.teams)
+        words = text.chart_words(lang, digest, shown)
+        png, drawing = chart.grid_png(words, digest.days, shown)
     xlsx = sheet.digest_xlsx(lang, digest.days, digest.teams, digest.townships)
     stem = f"cunbot-{digest.period.kind}-{digest.period.key}"
     return [
         Part(body),
-        Part(photo=png, filename=f"{stem}.png", caption=text.chart_caption(lang, labels.numbered)),
+        Part(
+            photo=png,
+            filename=f"{stem}.png",
+            caption=text.chart_caption(lang, words, drawing.numbered),
+        ),
         Part(document=xlsx, filename=f"{stem}.xlsx"),
     ]
 

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
+from babel.dates import format_skeleton
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -156,7 +157,8 @@ def _days_sheet(
     sheet = _sheet(
         book,
         t(lang, "xlsx.sheet.days"),
-        [*_head(lang, ("team", "member")), *(d.isoformat() for d in days)],
+        # A column is read by its weekday; the CSV keeps ISO dates for machines.
+        [*_head(lang, ("team", "member")), *(format_skeleton("MdE", d, locale=lang) for d in days)],
     )
     for team in teams:
         for m in team.members:

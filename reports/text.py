@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
+from babel.dates import format_date, format_interval, format_skeleton
+
 from bot.i18n import t
-from rules.digest import MemberFigures, Period, Rollup, TeamFigures
+from reports import chart
+from rules.digest import Digest, MemberFigures, Period, Rollup, TeamFigures
 
 # A digest's text stays one message; the spreadsheet has every figure.
 TEXT_LIMIT = 3500
@@ -147,8 +150,62 @@ def digest_text(
     return text
 
 
-def chart_caption(lang: str, numbered: Sequence[tuple[str, str]]) -> str:
-    caption = t(lang, "digest.legend")
+def _date(lang: str, day: date, skeleton: str) -> str:
+    return format_skeleton(skeleton, day, locale=lang)
+
+
+def chart_words(lang: str, digest: Digest, shown: Sequence[TeamFigures] = ()) -> chart.Words:
+    """The chart's texts: its title, its dates with their weekdays, the key, and for an area
+    the headings and what the grid leaves out (``shown``: what :func:`chart.fit` kept)."""
+    period = digest.period
+    if period.kind == "monthly":
+        head = t(
+            lang, "chart.title.monthly", month=_date(lang, period.first, "yMMMM"), name=digest.name
+        )
+    else:
+        head = t(lang, "chart.title.weekly", name=digest.name)
+    week = len(digest.days) <= 10
+    days = [
+        (_date(lang, d, "Md"), format_date(d, "EEE", locale=lang))
+        if week
+        else (str(d.day), format_date(d, "EEEEE", locale=lang))
+        for d in digest.days
+    ]
+    teams = [team for team in digest.teams if team.members]
+    attention = sum(1 for team in teams if team.needs_attention)
+    drawn = {team.team_id for team in shown}
+    # A county's picture is its townships' bars: no team is left out of it.
+    left = [] if digest.townships else [team for team in teams if team.team_id not in drawn]
+    left_out = ""
+    if left:
+        missed = sum(1 for team in left if team.needs_attention)
+        left_out = t(
+            lang,
+            "chart.left_out_attention" if missed else "chart.left_out",
+            teams=len(left),
+            members=sum(len(team.members) for team in left),
+            attention=missed,
+        )
+    return chart.Words(
+        title=head,
+        # CLDR puts thin spaces around the dash: plain ones copy and draw everywhere.
+        span=format_interval(period.first, period.last, "yMMMdE", locale=lang).replace(
+            "\u2009", " "
+        ),
+        days=days,
+        key={mark: t(lang, f"chart.key.{mark}") for mark in chart.COLOURS},
+        empty=t(lang, "chart.empty"),
+        attention=t(lang, "chart.attention", n=attention),
+        on_track=t(lang, "chart.on_track", n=len(teams) - attention),
+        left_out=left_out,
+        bar_notes=[
+            t(lang, "chart.bar", attention=r.attention, teams=r.teams) for r in digest.townships
+        ],
+    )
+
+
+def chart_caption(lang: str, words: chart.Words, numbered: Sequence[tuple[str, str]]) -> str:
+    caption = t(lang, "chart.caption", title=words.title, span=words.span)
     if numbered:
         caption += "\n" + t(lang, "sep.list").join(f"{tag} {name}" for tag, name in numbered)
     return caption[:1000]
