@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import sqlite3
 import statistics
 import tempfile
@@ -28,8 +29,11 @@ from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
 
+from PIL import Image
+
 from bench import city as cities
 from bench.city import City
+from reports.chart import fit
 from reports.parts import digest_parts, export_parts
 from rules.digest import Digest, Period
 from rules.problems import Problem
@@ -107,12 +111,24 @@ def bare_week(path: Path, city: City) -> float:
 async def drawing(built: dict[str, list[Digest]]) -> float:
     cpu, wall = time.process_time(), time.perf_counter()
     counts = {}
+    sizes: dict[str, tuple[int, int]] = {}
     for label in ("team weekly", "township weekly", "county weekly"):
         started = time.process_time()
         for digest in built[label]:
             parts = digest_parts("zh", digest)
             assert parts[1].photo and parts[2].document
+            side = Image.open(io.BytesIO(parts[1].photo)).size
+            sizes[label] = max(sizes.get(label, (0, 0)), side, key=lambda s: s[0] * s[1])
         counts[label] = (len(built[label]), time.process_time() - started)
+    # Legible: inside the 1,280 pixels Telegram shows, teams left out said on the picture.
+    cut = [
+        d
+        for d in built["township weekly"]
+        if len(fit(d.teams)) < sum(1 for t in d.teams if t.members)
+    ]
+    for label, (w, h) in sizes.items():
+        print(f"  largest {label} picture: {w} × {h} px")
+    print(f"  township pictures leaving teams out (the picture says how many): {len(cut)}")
     total = time.process_time() - cpu
     for label, (n, seconds) in counts.items():
         print(f"  PNG + XLSX of {n:>5} {label:<16} {seconds:6.1f} s CPU "
