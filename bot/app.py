@@ -52,6 +52,7 @@ MENU_COMMANDS = (
     "leave",
     "back",
     "leaves",
+    "makeup",
     "log",
     "logs",
     "household",

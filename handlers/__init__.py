@@ -5,7 +5,18 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import checkins, digest, leave, logs, membership, sites, spotchecks, system, team
+from handlers import (
+    checkins,
+    digest,
+    leave,
+    logs,
+    membership,
+    requests,
+    sites,
+    spotchecks,
+    system,
+    team,
+)
 
 
 def register_all(app: Application) -> None:
@@ -18,4 +29,5 @@ def register_all(app: Application) -> None:
     spotchecks.register(app)
     logs.register(app)  # before leave: its dialogue reads any typed text
     leave.register(app)
+    requests.register(app)
     system.register_last(app)

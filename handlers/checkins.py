@@ -11,6 +11,7 @@ from telegram.ext import Application, CommandHandler, MessageHandler, filters
 from bot import outbox
 from bot.context import CunbotContext
 from bot.i18n import t
+from handlers import requests
 from handlers.common import (
     NEW_MESSAGES,
     ask_service,
@@ -28,6 +29,7 @@ from rules.checkin import Fix, local_moment
 from rules.days import MonthFigures
 from rules.policy import Policy, span_text
 from rules.problems import Problem
+from rules.requests import CORRECTIONS
 from rules.spotcheck import standing
 from services import checkins
 from services.checkins import (
@@ -213,7 +215,11 @@ def _refusal(lang: str, name: str, record: Checkin, policy: Policy, time: str) -
 
 
 async def checkin_help(update: Update, context: CunbotContext) -> None:
-    """How to check in; in private, a button that sends the location in one tap."""
+    """How to check in; in private, a button that sends the location in one tap. With
+    ``annul`` or ``restore``, a county admin's correction (:mod:`handlers.requests`)."""
+    if context.args and context.args[0].lower() in CORRECTIONS:
+        await requests.correct_command(update, context)
+        return
     if in_group(update):
         await reply(update, context, "checkin.howto_group")
         return
@@ -264,6 +270,8 @@ def _month_text(lang: str, name: str, view: MonthView) -> str:
         lines.append(t(lang, "me.today_leave", id=away.id, kind=kind, last=away.last.isoformat()))
     else:
         lines.append(t(lang, "me.today_none"))
+    if view.made_up or view.annulled:
+        lines.append(t(lang, "me.exceptions", made_up=view.made_up, annulled=view.annulled))
     lines.append(t(lang, "me.logs", days=view.logs.days_logged, of=view.logs.days_so_far))
     if view.logs.verdicts:
         lines.append(
@@ -303,11 +311,17 @@ def _month_text(lang: str, name: str, view: MonthView) -> str:
 
 
 def _checkin_items(lang: str, rows: list[Checkin], tz: str) -> str:
-    return t(lang, "sep.list").join(
-        f"{t(lang, f'window.{r.window}')} {local_moment(r.sent_at, tz).strftime('%H:%M')}"
-        for r in rows
-        if r.window
-    )
+    return t(lang, "sep.list").join(_checkin_item(lang, r, tz) for r in rows if r.window)
+
+
+def _checkin_item(lang: str, r: Checkin, tz: str) -> str:
+    """``morning 08:12``; a make-up has no time of its own (it was approved later)."""
+    window = t(lang, f"window.{r.window}")
+    if r.source == "makeup":
+        item = t(lang, "checkin.item_made_up", window=window)
+    else:
+        item = f"{window} {local_moment(r.sent_at, tz).strftime('%H:%M')}"
+    return t(lang, "checkin.item_annulled", item=item) if r.annulled_at else item
 
 
 async def today(update: Update, context: CunbotContext) -> None:
@@ -424,6 +438,16 @@ def policy_text(lang: str, view: PolicyView) -> str:
                 remind=policy.leave_remind_hours,
             ),
             t(lang, f"rules.official.{policy.official}"),
+            t(
+                lang,
+                "rules.makeup"
+                if policy.makeup_days and policy.makeup_month
+                else "rules.makeup_off",
+                days=policy.makeup_days,
+                month=policy.makeup_month,
+                by=t(lang, f"leave.level.{policy.makeup_by}"),
+            ),
+            *([t(lang, "rules.exceptions", n=policy.exceptions)] if policy.exceptions else []),
             t(lang, "rules.reminders", **reminder_states(lang, policy)),
             t(
                 lang,

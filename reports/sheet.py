@@ -105,6 +105,8 @@ def _member_row(lang: str, team: TeamFigures, m: MemberFigures) -> list[Any]:
         m.spot_findings,
         m.spot_year,
         t(lang, f"spot.standing.{m.standing}"),
+        m.made_up,
+        m.annulled,
     ]
 
 
@@ -130,6 +132,8 @@ _MEMBER_COLUMNS = (
     "spot_findings",
     "spot_year",
     "spot_standing",
+    "made_up",
+    "annulled",
 )
 _ROLLUP_COLUMNS = (
     "township",
@@ -244,6 +248,8 @@ def export_xlsx(
     yes = t(lang, "xlsx.yes")
     columns: tuple[str, ...] = ("sent_local", "team", "member", "window", "outcome", "reason")
     columns += ("distance_m", "accuracy_m", "live", "forwarded", "latitude", "longitude", "flags")
+    # The id is what /checkin annul names; a make-up's time is its approval's, its day is here.
+    columns += ("checkin_id", "day", "annulled")
     sheet = _sheet(book, t(lang, "xlsx.sheet.checkins"), _head(lang, columns))
     for c in checkins:
         tz = teams[c.team_id].tz if c.team_id in teams else "UTC"
@@ -263,10 +269,24 @@ def export_xlsx(
                 c.latitude,
                 c.longitude,
                 t(lang, "sep.list").join(t(lang, f"checkin.flag.{f}") for f in c.flags),
+                c.id,
+                c.local_date,
+                (
+                    t(
+                        lang,
+                        "xlsx.annulled",
+                        at=local_moment(c.annulled_at, tz).strftime("%Y-%m-%d %H:%M"),
+                        by=name(c.annulled_by) if c.annulled_by else "",
+                        note=c.annul_note or "",
+                    )
+                    if c.annulled_at
+                    else ""
+                ),
             ],
         )
     _dates(sheet, 1, time=True)
-    _widths(sheet, [19, 18, 14, 9, 9, 16, 10, 10, 8, 8, 11, 11, 18])
+    _dates(sheet, 15)
+    _widths(sheet, [19, 18, 14, 9, 9, 16, 10, 10, 8, 8, 11, 11, 18, 9, 11, 30])
     columns = ("day", "team", "member", "log_id", "revision", "text")
     sheet = _sheet(book, t(lang, "xlsx.sheet.logs"), _head(lang, columns))
     for g in logs:

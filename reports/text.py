@@ -47,7 +47,13 @@ def _member_line(lang: str, m: MemberFigures) -> str:
     )
     if m.verdict_ok or m.verdict_false:
         line += t(lang, "digest.verdicts", ok=m.verdict_ok, false=m.verdict_false)
-    return line + _spot(lang, m)
+    return line + _exceptions(lang, m) + _spot(lang, m)
+
+
+def _exceptions(lang: str, m: MemberFigures) -> str:
+    if not (m.made_up or m.annulled):
+        return ""
+    return t(lang, "digest.exceptions", made_up=m.made_up, annulled=m.annulled)
 
 
 def _spot(lang: str, m: MemberFigures) -> str:
@@ -78,7 +84,7 @@ def _compliance_line(lang: str, m: MemberFigures) -> str:
     )
     if m.verdict_ok or m.verdict_false:
         line += t(lang, "digest.verdicts", ok=m.verdict_ok, false=m.verdict_false)
-    return line + _spot(lang, m)
+    return line + _exceptions(lang, m) + _spot(lang, m)
 
 
 def _team_block(lang: str, team: TeamFigures, monthly: bool, summary_in: bool | None) -> str:

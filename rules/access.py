@@ -118,6 +118,7 @@ def visible_commands(
         commands += ["team", "rules"]
         if is_member(held, scope.team_id):
             commands += ["checkin", "me", "log", "logs", "household", "leave", "back", "leaves"]
+            commands.append("makeup")
             commands += ["remind", "leave_team"]
         else:
             commands.append("join")
@@ -134,7 +135,7 @@ def visible_commands(
         return commands
     commands.append("checkin")
     if any(r.role in ("member", "leader") for r in held):
-        commands += ["me", "log", "logs", "leave", "back"]
+        commands += ["me", "log", "logs", "leave", "back", "makeup"]
     commands += ["leaves", "rules", "start"]
     if any(r.role in ("member", "leader") for r in held):
         commands.append("remind")

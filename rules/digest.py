@@ -42,6 +42,8 @@ class MemberRecord:
     verdicts: Mapping[str, int] = field(default_factory=dict)  # marked in the period
     spot_findings: int = 0  # spot-check absence findings in the period
     spot_year: int = 0  # and in the calendar year up to the period's end
+    made_up: int = 0  # check-ins in the period from approved make-up requests
+    annulled: int = 0  # and check-ins a county admin annulled
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,9 @@ class MemberFigures:
     spot_findings: int = 0
     spot_year: int = 0
     standing: Standing = "clear"  # the county's consequence rule applied to the year's
+    made_up: int = 0
+    annulled: int = 0
+    many_exceptions: bool = False  # made-up and annulled check-ins at the county's threshold
 
     @property
     def pace(self) -> Pace:
@@ -74,6 +79,7 @@ class MemberFigures:
             or self.verdict_false > 0
             or self.spot_findings > 0
             or self.standing != "clear"
+            or self.many_exceptions
         )
 
 
@@ -180,6 +186,9 @@ def member_figures(
         record.spot_findings,
         record.spot_year,
         standing(record.spot_year, policy),
+        record.made_up,
+        record.annulled,
+        0 < policy.exceptions <= record.made_up + record.annulled,
     )
 
 

@@ -71,6 +71,20 @@ TABLE: dict[str, Rule] = {
     "site add": Rule(_MANAGE, _NONE, "err.leaders_only", "site.err.private"),
     "site remove": Rule(_MANAGE, _NONE, "err.leaders_only", "site.err.private"),
     "checkin": Rule(_ALL, _ALL, "", ""),
+    "checkin annul": Rule(
+        _NONE,
+        frozenset({"admin"}),
+        "correct.err.private",
+        "correct.err.not_admin",
+        note="a check-in of one's county, by its id (/export lists them)",
+    ),
+    "checkin restore": Rule(
+        _NONE,
+        frozenset({"admin"}),
+        "correct.err.private",
+        "correct.err.not_admin",
+        note="an annulled check-in of one's county",
+    ),
     "rules": Rule(_ALL, _ALL, "", ""),
     "rules set": Rule(frozenset({"admin"}), _NONE, "rules.err.not_admin", "rules.usage"),
     "me": Rule(_TEAM, _TEAM, "me.err.not_member", "me.err.not_member"),
@@ -87,6 +101,13 @@ TABLE: dict[str, Rule] = {
     "remind team": Rule(_MANAGE, _NONE, "remind.err.not_leader", "remind.err.not_leader"),
     "leave": Rule(_TEAM, _TEAM, "leave.err.not_member", "leave.err.not_member"),
     "back": Rule(_TEAM, _TEAM, "leave.err.not_member", "leave.err.not_member"),
+    "makeup": Rule(
+        _TEAM,
+        _TEAM,
+        "makeup.err.not_member",
+        "makeup.err.not_member",
+        note="one's own missed window",
+    ),
     "leaves": Rule(_ALL, _ALL, "", "", note="one's own; in the group, the team's for overseers"),
     "log": Rule(_TEAM, _TEAM, "log.err.not_member", "log.err.not_member"),
     "log history": Rule(
@@ -121,6 +142,7 @@ BUTTONS: dict[str, Rule] = {
     "lv c": Rule(_TEAM, _TEAM, "leave.err.not_yours", "leave.err.not_yours"),
     "ld": Rule(_TEAM, _TEAM, "leave.err.dialogue_other", "leave.err.dialogue_other"),
     "lg": Rule(_TEAM, _TEAM, "log.err.not_team", "log.err.not_team"),
+    "mk": Rule(_OVERSEE, _OVERSEE, "makeup.err.deciders", "makeup.err.deciders"),
 }
 BUTTON_NAMES = {
     "lv a": "leave: Approve",
@@ -128,6 +150,7 @@ BUTTON_NAMES = {
     "lv c": "leave: Cancel",
     "ld": "leave dialogue: kind, days",
     "lg": "log: households",
+    "mk": "make-up: Approve, Reject",
 }
 
 

@@ -21,6 +21,7 @@ LiveRule = Literal["required", "flagged"]
 DayRule = Literal["any", "all"]
 # Official business away from the village: excused leave, or a day of work that counts.
 OfficialRule = Literal["leave", "presence"]
+MakeupLevel = Literal["leader", "township"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -101,6 +102,15 @@ class Policy:
     # A location sent while the bot was down counts by its own time if it reaches the bot
     # within this many hours (Telegram keeps updates for a day).
     backlog_hours: int = 12
+    # Make-up requests (补卡): a missed window may be set right up to this many days back,
+    # this many times a calendar month (either 0: none), decided by the team's leader or
+    # straight by the township.
+    makeup_days: int = 3
+    makeup_month: int = 3
+    makeup_by: MakeupLevel = "leader"
+    # A member with this many made-up or annulled check-ins in a digest's period needs
+    # attention there (0: never for this alone).
+    exceptions: int = 3
 
     def window(self, name: str) -> Window | None:
         return next((w for w in self.windows if w.name == name), None)
@@ -143,6 +153,10 @@ def to_json(policy: Policy) -> str:
             "spot_flag": policy.spot_flag,
             "spot_limit": policy.spot_limit,
             "backlog": policy.backlog_hours,
+            "makeup_days": policy.makeup_days,
+            "makeup_month": policy.makeup_month,
+            "makeup_by": policy.makeup_by,
+            "exceptions": policy.exceptions,
         },
         ensure_ascii=False,
     )
@@ -222,6 +236,10 @@ _SCALARS = (
     "spot_flag",
     "spot_limit",
     "backlog",
+    "makeup_days",
+    "makeup_month",
+    "makeup_by",
+    "exceptions",
 )
 _ALIASES = {"accuracy": "accuracy_m"}
 # Words a county types, and the policy field each sets.
@@ -240,6 +258,9 @@ _NUMBERS = {
     "spot_flag": "spot_flag",
     "spot_limit": "spot_limit",
     "backlog": "backlog_hours",
+    "makeup_days": "makeup_days",
+    "makeup_month": "makeup_month",
+    "exceptions": "exceptions",
 }
 # A time of day, or ``off``.
 _CLOCKS = {"remind_log": "remind_log", "digest_at": "digest_at"}
@@ -248,6 +269,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "day_rule": ("any", "all"),
     "official": ("leave", "presence"),
     "digest_day": WEEKDAYS,
+    "makeup_by": ("leader", "township"),
 }
 _SWITCHES = {"leave_leader": "leave_leader_step", "remind_open": "remind_open"}
 _OFF = ("off", "none", "-")
@@ -350,4 +372,10 @@ def _check_figures(policy: Policy) -> Problem | None:
         return Problem("rules.err.backlog", {"value": policy.backlog_hours})
     if not spot_figures:
         return Problem("rules.err.spot_figures", {"min": MIN_SPOT_MINUTES, "max": MAX_SPOT_MINUTES})
+    if not (
+        0 <= policy.makeup_days <= 31
+        and 0 <= policy.makeup_month <= 31
+        and 0 <= policy.exceptions <= 31
+    ):
+        return Problem("rules.err.makeup_figures")
     return None

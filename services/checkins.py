@@ -250,7 +250,9 @@ async def live_at_opening(
     opened = []
     for first in await tx.live_shares(team.id, now):
         last = await tx.last_point(first.chat_id, first.message_id)
-        if last is None or first.reason in ("forwarded", "venue"):
+        if last is None or last.latitude is None or last.longitude is None:
+            continue
+        if first.reason in ("forwarded", "venue"):
             continue
         fix = Fix(last.latitude, last.longitude, last.accuracy_m, True, now)
         verdict = judge(fix, sites, policy, team.tz, now, False)
@@ -293,6 +295,8 @@ class MonthView:
     logs: LogFigures
     spot: SpotRecord  # this calendar year's spot checks and findings
     away_today: LeaveRequest | None = None  # approved leave that excuses today
+    made_up: int = 0  # this month's check-ins that came from approved make-up requests
+    annulled: int = 0  # and those a county admin annulled
 
 
 async def my_month(
@@ -324,7 +328,13 @@ async def my_month(
             found = await spot_records(tx, [team.id], rotation_start(today), today, person.id)
             spot = found.get((team.id, person.id), SpotRecord())
             away = next((r for r in leave if r.state == "approved" and today in _excused(r)), None)
-            views.append(MonthView(team, policy, figures, today_rows, leave, logs, spot, away))
+            made_up = sum(1 for r in rows if r.source == "makeup" and r.counts)
+            annulled = sum(1 for r in rows if r.annulled_at is not None)
+            views.append(
+                MonthView(
+                    team, policy, figures, today_rows, leave, logs, spot, away, made_up, annulled
+                )
+            )
         return views
 
 
@@ -338,7 +348,7 @@ async def member_month(
     rows = await tx.team_checkins(team.id, first, today, person_id=person_id)
     checked: dict[date, set[WindowName]] = {}
     for row in rows:
-        if row.window in WINDOW_NAMES:
+        if row.counts and row.window in WINDOW_NAMES:
             checked.setdefault(row.local_date, set()).add(row.window)
     leaves = [r for r in await tx.team_leave(team.id, first, last) if r.person_id == person_id]
     excused, credited = leave_calendar(leaves, policy.official)
@@ -443,7 +453,7 @@ async def _team_day(tx: Tx, team: Team, day: date, now: datetime) -> TeamDay:
         if "member" not in held.roles:
             continue
         mine = [r for r in rows if r.person_id == held.person.id]
-        counted = [r for r in mine if r.outcome == "checkin"]
+        counted = [r for r in mine if r.counts]
         theirs = [r for r in leaves if r.person_id == held.person.id]
         on_leave = next((r for r in theirs if day in _excused(r)), None)
         overdue = next(
@@ -459,7 +469,7 @@ async def _team_day(tx: Tx, team: Team, day: date, now: datetime) -> TeamDay:
 async def _glance(tx: Tx, team: Team, day: date) -> tuple[Team, int, int, int]:
     members = {p.person.id for p in await tx.team_people(team.id) if "member" in p.roles}
     rows = await tx.team_checkins(team.id, day, day, outcomes=("checkin",))
-    checked = {r.person_id for r in rows} & members
+    checked = {r.person_id for r in rows if r.counts} & members
     leave = await tx.team_leave(team.id, day, day, states=("approved",))
     away = {r.person_id for r in leave if day in _excused(r)} & members - checked
     return team, len(checked), len(away), len(members)

@@ -93,6 +93,9 @@ async def read_digest(
     logs: dict[tuple[int, int], set[date]] = defaultdict(set)
     for team_id, person_id, day in await tx.area_log_days(ids, period.first, period.last):
         logs[(team_id, person_id)].add(day)
+    exceptions: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
+    for team_id, person_id, kind, count in await tx.area_exceptions(ids, period.first, period.last):
+        exceptions[(team_id, person_id)][kind] = count
     verdicts: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
     since = local_to_utc(period.first, time(0), tz)
     until = local_to_utc(period.last, None, tz)
@@ -118,6 +121,8 @@ async def read_digest(
                 frozenset(logs[key]),
                 verdicts.get(key, {}),
                 *_spot_counts(spot.get(key), period),
+                made_up=exceptions[key].get("made_up", 0),
+                annulled=exceptions[key].get("annulled", 0),
             )
         )
     if period.kind == "monthly":

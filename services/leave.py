@@ -74,18 +74,18 @@ class Decided:
 
 
 # ---------------------------------------------------------------------- helpers
-async def _lang_of(tx: Tx, person: Person, default: str) -> str:
+async def lang_of(tx: Tx, person: Person, default: str) -> str:
     return pick_lang(
         await tx.get_chat_lang(person.tg_user_id), person.language_code, default, private=True
     )
 
 
-async def _group_lang(tx: Tx, team: Team, default: str) -> str:
+async def group_lang(tx: Tx, team: Team, default: str) -> str:
     chosen = await tx.get_chat_lang(team.chat_id) if team.chat_id else None
     return pick_lang(chosen, None, default, private=False)
 
 
-async def _approvers_at(tx: Tx, team: Team, level: Level, requester: int) -> list[Person]:
+async def approvers_at(tx: Tx, team: Team, level: Level, requester: int) -> list[Person]:
     """Who decides at this level for this team; never the member asking."""
     if level == "leader":
         found = await tx.role_holders("leader", team_id=team.id)
@@ -120,24 +120,24 @@ async def _routed(
     view = await _view(tx, leave, now, month=True)
     people: dict[int, Person] = {}
     for level in levels:
-        for person in await _approvers_at(tx, view.team, level, leave.person_id):
+        for person in await approvers_at(tx, view.team, level, leave.person_id):
             people.setdefault(person.id, person)
     reachable = await tx.privately_reachable(list(people))
     approvers = tuple(
         [
-            Recipient(p, await _lang_of(tx, p, default_lang), p.id in reachable)
+            Recipient(p, await lang_of(tx, p, default_lang), p.id in reachable)
             for p in people.values()
         ]
     )
     return Routed(
         view,
         approvers,
-        Recipient(view.member, await _lang_of(tx, view.member, default_lang)),
-        await _group_lang(tx, view.team, default_lang),
+        Recipient(view.member, await lang_of(tx, view.member, default_lang)),
+        await group_lang(tx, view.team, default_lang),
     )
 
 
-async def _member_team(tx: Tx, person: Person, chat_id: int, private: bool) -> Team | Problem:
+async def member_team(tx: Tx, person: Person, chat_id: int, private: bool) -> Team | Problem:
     teams = await tx.member_teams(person.id)
     if not private:
         teams = [t for t in teams if t.chat_id == chat_id]
@@ -176,7 +176,7 @@ async def request_leave(
     team's time zone, check it against the county's rules and route it to its first level."""
     async with store.transaction() as tx:
         person = await ensure_person(tx, user, now)
-        team = await _member_team(tx, person, chat_id, private)
+        team = await member_team(tx, person, chat_id, private)
         if isinstance(team, Problem):
             return team
         draft = rules.parse_line(words, _today(team, now))
@@ -205,7 +205,7 @@ async def _submit(
     by_leader = any(p.id == person.id for p in leaders)
     wanted = rules.route(rules.length(draft.first, draft.last), policy, by_leader=by_leader)
     available = {
-        level: bool(await _approvers_at(tx, team, level, person.id)) for level in rules.LEVELS
+        level: bool(await approvers_at(tx, team, level, person.id)) for level in rules.LEVELS
     }
     levels = rules.resolve_route(wanted, available)
     if levels is None:
@@ -286,7 +286,7 @@ async def start_dialogue(
 ) -> Dialogue | Problem:
     async with store.transaction() as tx:
         person = await ensure_person(tx, user, now)
-        team = await _member_team(tx, person, chat_id, private)
+        team = await member_team(tx, person, chat_id, private)
         if isinstance(team, Problem):
             return team
         dialogue = Dialogue("kind", _today(team, now), await policy_for(tx, team))
@@ -332,7 +332,7 @@ async def dialogue_step(
         pending = await tx.take_pending(chat_id, person.id, DIALOGUE, now) if person else None
         if person is None or pending is None:
             return None if what == "text" else Problem("leave.err.dialogue_gone")
-        team = await _member_team(tx, person, chat_id, chat_id > 0)
+        team = await member_team(tx, person, chat_id, chat_id > 0)
         if isinstance(team, Problem):
             return team
         current = _dialogue(pending.payload, _today(team, now), await policy_for(tx, team))
@@ -399,7 +399,7 @@ async def _authorise(tx: Tx, leave: LeaveRequest, person: Person | None) -> Prob
     level: Level = leave.level  # type: ignore[assignment]
     if not access.may_decide_leave(roles, scope_of(team), level, leave.escalated_at is not None):
         # Named, so the presser knows whom to ask.
-        deciders = await _approvers_at(tx, team, level, leave.person_id)
+        deciders = await approvers_at(tx, team, level, leave.person_id)
         names = ", ".join(p.display_name for p in deciders) or "—"
         return Problem(f"leave.err.not_approver.{level}", {"names": names})
     return None
@@ -501,16 +501,16 @@ async def _decided(
     copies = []
     for m in messages:
         if m.person_id is None:
-            copies.append((m, await _group_lang(tx, view.team, default_lang)))
+            copies.append((m, await group_lang(tx, view.team, default_lang)))
         else:
-            copies.append((m, await _lang_of(tx, await tx.get_person(m.person_id), default_lang)))
+            copies.append((m, await lang_of(tx, await tx.get_person(m.person_id), default_lang)))
     reachable = view.member.id in await tx.privately_reachable([view.member.id])
     return Decided(
         outcome,
         view,
         tuple(copies),
-        Recipient(view.member, await _lang_of(tx, view.member, default_lang), reachable),
-        await _group_lang(tx, view.team, default_lang),
+        Recipient(view.member, await lang_of(tx, view.member, default_lang), reachable),
+        await group_lang(tx, view.team, default_lang),
         next_step,
     )
 
@@ -581,7 +581,7 @@ async def come_back(
         person = await tx.get_person_by_tg(user.id)
         if person is None:
             return Problem("leave.err.not_member")
-        team = await _member_team(tx, person, chat_id, private)
+        team = await member_team(tx, person, chat_id, private)
         if isinstance(team, Problem):
             return team
         today = _today(team, now)
@@ -605,8 +605,8 @@ async def come_back(
             today,
             today <= leave.last,
             max(0, (today - leave.last).days - 1),
-            await _group_lang(tx, team, default_lang),
-            await _lang_of(tx, person, default_lang),
+            await group_lang(tx, team, default_lang),
+            await lang_of(tx, person, default_lang),
         )
 
 
@@ -711,8 +711,8 @@ async def sweep(store: Store, now: datetime, default_lang: str) -> Sweep:
                         today,
                         False,
                         (today - leave.last).days,
-                        await _group_lang(tx, team, default_lang),
-                        await _lang_of(tx, view.member, default_lang),
+                        await group_lang(tx, team, default_lang),
+                        await lang_of(tx, view.member, default_lang),
                         overdue=True,
                     )
                 )

@@ -247,7 +247,8 @@ async def relations(
 async def button_relations(
     store: Store, user: TgUser, kind: str, parts: list[str]
 ) -> frozenset[Relation] | None:
-    """The presser's relations to the team a button is about: a leave request's, a log's;
+    """The presser's relations to the team a button is about: a leave request's, a make-up
+    request's, a log's;
     the leave dialogue is one's own. None when what it names is gone (the button's own
     handler says so)."""
     async with store.transaction() as tx:
@@ -258,7 +259,13 @@ async def button_relations(
         number = parse_id(parts[0]) if parts else None
         if number is None:
             return None
-        found = await tx.get_leave(number) if kind == "lv" else await tx.get_log(number)
+        found = (
+            await tx.get_leave(number)
+            if kind == "lv"
+            else await tx.get_checkin_request(number)
+            if kind == "mk"
+            else await tx.get_log(number)
+        )
         if found is None:
             return None
         return relations_to(roles, await tx.get_team(found.team_id))

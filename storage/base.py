@@ -18,6 +18,7 @@ from storage.models import (
     AreaMember,
     AuditMark,
     Checkin,
+    CheckinRequest,
     County,
     Delivery,
     Event,
@@ -188,12 +189,56 @@ class Tx(Protocol):
     async def export_checkins(
         self, first: date, last: date, team_id: int | None = None
     ) -> list[Checkin]: ...
+    async def get_checkin(self, checkin_id: int) -> Checkin | None: ...
+    async def annul_checkin(
+        self, checkin: Checkin, actor_id: int, note: str, now: datetime
+    ) -> bool: ...
+    async def restore_checkin(
+        self, checkin: Checkin, actor_id: int, note: str, now: datetime
+    ) -> bool: ...
     async def member_teams(self, person_id: int) -> list[Team]: ...
     async def member_since(self, person_id: int, team_id: int) -> datetime | None: ...
     async def get_policy(self, county_id: int | None) -> str | None: ...
     async def set_policy(
         self, county_id: int | None, policy: str, now: datetime, actor_id: int | None
     ) -> None: ...
+
+    # --- make-up requests and field check-ins
+    async def create_checkin_request(
+        self,
+        kind: str,
+        person_id: int,
+        team_id: int,
+        day: date,
+        window: str,
+        reason: str,
+        level: str,
+        chat_id: int,
+        now: datetime,
+        attempt_id: int | None = None,
+    ) -> CheckinRequest | None: ...
+    async def get_checkin_request(self, request_id: int) -> CheckinRequest | None: ...
+    async def pending_checkin_request(
+        self, person_id: int, team_id: int, day: date, window: str
+    ) -> CheckinRequest | None: ...
+    async def person_checkin_requests(
+        self, person_id: int, first: date, last: date
+    ) -> list[CheckinRequest]: ...
+    async def decide_checkin_request(
+        self,
+        request: CheckinRequest,
+        state: str,
+        actor_id: int,
+        now: datetime,
+        note: str | None = None,
+        checkin: Checkin | None = None,
+    ) -> bool: ...
+    async def add_request_message(
+        self, request_id: int, person_id: int | None, chat_id: int, outbox_id: int
+    ) -> None: ...
+    async def request_messages(
+        self, request_id: int
+    ) -> list[tuple[int | None, int, int | None, int]]: ...
 
     # --- leave
     async def create_leave(
@@ -365,6 +410,9 @@ class Tx(Protocol):
     async def privately_reachable(self, person_ids: Sequence[int]) -> set[int]: ...
     async def lost_private(self, person_id: int, now: datetime) -> None: ...
     async def area_members(self, team_ids: Sequence[int]) -> list[AreaMember]: ...
+    async def area_exceptions(
+        self, team_ids: Sequence[int], first: date, last: date
+    ) -> list[tuple[int, int, str, int]]: ...
     async def area_checkins(
         self, team_ids: Sequence[int], first: date, last: date
     ) -> list[tuple[int, int, date, str]]: ...

@@ -117,14 +117,14 @@ class Checkin:
     chat_id: int
     message_id: int
     update_id: int
-    source: Literal["message", "live_edit"]
+    source: Literal["message", "live_edit", "makeup", "field"]
     outcome: Literal["checkin", "presence", "repeat", "refused"]
     reason: str | None
     flags: tuple[str, ...]
     window: str | None
     local_date: date
-    latitude: float
-    longitude: float
+    latitude: float | None  # None only for a make-up, which came from no point
+    longitude: float | None
     accuracy_m: float | None
     live: bool
     forwarded: bool
@@ -136,6 +136,40 @@ class Checkin:
     id: int = 0
     site_name: str | None = None
     site_radius_m: int | None = None
+    annulled_at: datetime | None = None  # found false by a county admin: it no longer counts
+    annulled_by: int | None = None
+    annul_note: str | None = None
+
+    @property
+    def counts(self) -> bool:
+        return self.outcome == "checkin" and self.annulled_at is None
+
+
+CheckinRequestKind = Literal["makeup", "field"]
+RequestState = Literal["pending", "approved", "rejected", "cancelled"]
+
+
+@dataclass(frozen=True)
+class CheckinRequest:
+    """A make-up request (a missed window, set right) or a field check-in (a point outside
+    every site, with its reason), as asked and decided."""
+
+    id: int
+    kind: CheckinRequestKind
+    person_id: int
+    team_id: int
+    day: date
+    window: str
+    reason: str
+    attempt_id: int | None
+    level: str
+    state: RequestState
+    chat_id: int
+    requested_at: datetime
+    decided_at: datetime | None = None
+    decided_by: int | None = None
+    note: str | None = None
+    checkin_id: int | None = None
 
 
 @dataclass(frozen=True)

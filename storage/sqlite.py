@@ -55,6 +55,7 @@ from storage.sqlite_base import (
 from storage.sqlite_checkins import CheckinQueries
 from storage.sqlite_leave import LeaveQueries
 from storage.sqlite_logs import LogQueries
+from storage.sqlite_requests import RequestQueries
 from storage.sqlite_schedule import ScheduleQueries
 from storage.sqlite_spot import SpotQueries
 from storage.sqlite_wire import WireQueries
@@ -64,7 +65,15 @@ from storage.sqlite_wire import WireQueries
 STATEMENT_OBSERVERS: list[Callable[[str], None]] = []
 
 
-class SqliteTx(CheckinQueries, LeaveQueries, LogQueries, ScheduleQueries, SpotQueries, WireQueries):
+class SqliteTx(
+    CheckinQueries,
+    LeaveQueries,
+    LogQueries,
+    RequestQueries,
+    ScheduleQueries,
+    SpotQueries,
+    WireQueries,
+):
     """One transaction on the shared connection."""
 
     # ------------------------------------------------------------------ people
@@ -590,7 +599,7 @@ _INVARIANTS = (
     (
         "check-in counted without its place",
         "SELECT id FROM checkins WHERE outcome = 'checkin' AND (team_id IS NULL"
-        " OR window_name IS NULL OR site_id IS NULL)",
+        " OR window_name IS NULL OR (site_id IS NULL AND source IN ('message', 'live_edit')))",
     ),
     (
         "check-in at no real point",

@@ -16,7 +16,8 @@ _COLUMNS = (
     " site_id, distance_m, sent_at, received_at"
 )
 _SELECT = f"""
-    SELECT {", ".join("c." + c.strip() for c in _COLUMNS.split(","))}, c.id, s.name, s.radius_m
+    SELECT {", ".join("c." + c.strip() for c in _COLUMNS.split(","))}, c.id, s.name, s.radius_m,
+           c.annulled_at, c.annulled_by, c.annul_note
     FROM checkins c LEFT JOIN sites s ON s.id = c.site_id
 """
 
@@ -48,6 +49,9 @@ def _checkin(row: Iterable[Any]) -> Checkin:
         id=r[21],
         site_name=r[22],
         site_radius_m=r[23],
+        annulled_at=from_db(r[24]) if r[24] else None,
+        annulled_by=r[25],
+        annul_note=r[26],
     )
 
 
@@ -127,7 +131,8 @@ class CheckinQueries(SqliteQueries):
         row = await self._one(
             _SELECT
             + """ WHERE c.person_id = ? AND c.team_id = ? AND c.local_date = ?
-                          AND c.window_name = ? AND c.outcome = 'checkin'""",
+                          AND c.window_name = ? AND c.outcome = 'checkin'
+                          AND c.annulled_at IS NULL""",
             (person_id, team_id, day.isoformat(), window),
         )
         return _checkin(row) if row else None
@@ -205,3 +210,50 @@ class CheckinQueries(SqliteQueries):
         else:
             await self._run("UPDATE counties SET policy = ? WHERE id = ?", (policy, county_id))
         await self._event("policy.set", now, actor_id, county_id=county_id, old=old, new=policy)
+
+    # ------------------------------------------------------------------ corrections
+    async def get_checkin(self, checkin_id: int) -> Checkin | None:
+        row = await self._one(_SELECT + " WHERE c.id = ?", (checkin_id,))
+        return _checkin(row) if row else None
+
+    async def annul_checkin(
+        self, checkin: Checkin, actor_id: int, note: str, now: datetime
+    ) -> bool:
+        """Mark a counted check-in found false; it stays, and no longer counts."""
+        cur = await self._run(
+            """UPDATE checkins SET annulled_at = ?, annulled_by = ?, annul_note = ?
+               WHERE id = ? AND outcome = 'checkin' AND annulled_at IS NULL""",
+            (to_db(now), actor_id, note, checkin.id),
+        )
+        if cur.rowcount == 0:
+            return False
+        await self._event(
+            "checkin.annulled", now, actor_id, checkin.team_id, checkin_id=checkin.id,
+            person_id=checkin.person_id, day=checkin.local_date.isoformat(),
+            window=checkin.window, note=note,
+        )  # fmt: skip
+        return True
+
+    async def restore_checkin(
+        self, checkin: Checkin, actor_id: int, note: str, now: datetime
+    ) -> bool:
+        """Undo an annulment; the event keeps who annulled it, when and why."""
+        try:
+            cur = await self._run(
+                """UPDATE checkins SET annulled_at = NULL, annulled_by = NULL, annul_note = NULL
+                   WHERE id = ? AND annulled_at IS NOT NULL""",
+                (checkin.id,),
+            )
+        except sqlite3.IntegrityError as exc:
+            if "UNIQUE" not in str(exc):
+                raise
+            return False  # the window was counted again meanwhile (a make-up, say)
+        if cur.rowcount == 0:
+            return False
+        await self._event(
+            "checkin.restored", now, actor_id, checkin.team_id, checkin_id=checkin.id,
+            person_id=checkin.person_id,
+            annulled_at=to_db(checkin.annulled_at) if checkin.annulled_at else None,
+            annulled_by=checkin.annulled_by, annul_note=checkin.annul_note, note=note,
+        )  # fmt: skip
+        return True

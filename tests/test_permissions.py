@@ -71,6 +71,8 @@ SENT: dict[str, str | None] = {
     "site add": "/site add",
     "site remove": "/site remove",
     "checkin": "/checkin",
+    "checkin annul": "/checkin annul 999999 looks false",
+    "checkin restore": "/checkin restore 999999 it was true",
     "rules": "/rules",
     "rules set": "/rules set",
     "me": "/me",
@@ -81,6 +83,7 @@ SENT: dict[str, str | None] = {
     "remind team": "/remind team",
     "leave": "/leave nonsense",
     "back": "/back",
+    "makeup": "/makeup nonsense",
     "leaves": "/leaves",
     "log": "/log",
     "log history": "/log history 1",
@@ -177,7 +180,8 @@ async def test_every_cell_of_the_permission_table(
 async def test_every_cell_of_the_buttons_rows(
     county: BotHarness, server: BotApiServer, tmp_path: Path
 ) -> None:
-    """A leave request of Wang's waiting for the leader, and a log of Wang's: everyone presses
+    """A leave request of Wang's waiting for the leader, a make-up request and a log of Wang's:
+    everyone presses
     each button (on the leader's copy, and on Wang's messages). A refused cell answers with
     the table's alert; an allowed one reaches the button's own handler (which may still
     refuse on the object's own terms). Presses that would decide or cancel are walked only
@@ -188,8 +192,12 @@ async def test_every_cell_of_the_buttons_rows(
         lambda m: any(b["callback_data"] == "v1:lv:1:a" for b in m.buttons)
     )
     logged = await county.say(GROUP, MEMBER, "/log 走访")
+    await county.say(GROUP, MEMBER, "/makeup today morning phone died")
+    made_up = await server.wait_for(
+        lambda m: any(b["callback_data"] == "v1:mk:1:a" for b in m.buttons)
+    )
     harmless = {"lg": f"v1:lg:{_log_id(logged.content)}:p:0", "ld": "v1:ld:n"}
-    deciding = {"lv a": "v1:lv:1:a", "lv r": "v1:lv:1:r", "lv c": "v1:lv:1:c"}
+    deciding = {"lv a": "v1:lv:1:a", "lv r": "v1:lv:1:r", "lv c": "v1:lv:1:c", "mk": "v1:mk:1:a"}
     walked = 0
     for key, rule in permissions.BUTTONS.items():
         for user, (home, _, _, _) in WHO.items():
@@ -197,7 +205,7 @@ async def test_every_cell_of_the_buttons_rows(
             data = harmless.get(key) or deciding[key]
             if key in deciding and not refused:
                 continue
-            on = copy if key.startswith("lv") else (asked if key == "ld" else logged)
+            on = {"ld": asked, "lg": logged, "mk": made_up}.get(key, copy)
             answer = await press(server, user, on, data)
             alert = t("en", rule.group_refusal)
             if refused:

@@ -99,6 +99,46 @@ async def test_the_upgrade_makes_the_leader_step_the_default_unless_a_county_cho
     assert sorted((e.data["county_id"] or 0) for e in switched) == [0, 1]
 
 
+async def test_the_checkins_rebuild_keeps_rows_ids_and_what_points_at_them(
+    tmp_path: Path,
+) -> None:
+    """Version 14 rebuilds ``checkins`` with foreign keys off (SQLite widens a CHECK no other
+    way): rows keep their ids, the tables that point at check-ins (spot picks) still name
+    ``checkins``, and foreign keys are on again afterwards."""
+    path = tmp_path / "v13.db"
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        conn.execute("PRAGMA foreign_keys = ON")
+        assert upgrade(conn, NOW, target=13) == list(range(1, 14))
+        conn.executescript(
+            f"""INSERT INTO teams (id, village, tz, chat_id, created_at)
+                  VALUES (1, 'Shangba', 'Asia/Shanghai', -100, '{NOW.isoformat()}');
+                INSERT INTO people (id, tg_user_id, first_name, created_at, updated_at)
+                  VALUES (1, 1002, 'Wang', '{NOW.isoformat()}', '{NOW.isoformat()}');
+                INSERT INTO checkins (id, person_id, team_id, chat_id, message_id, update_id,
+                  source, outcome, local_date, latitude, longitude, live, sent_at, received_at)
+                  VALUES (41, 1, 1, -100, 7, 9, 'message', 'refused', '2026-11-23', 25.5,
+                  103.2, 0, '{NOW.isoformat()}', '{NOW.isoformat()}');
+                INSERT INTO spot_checks (id, area, area_name, asked_at, deadline)
+                  VALUES (1, 'team:1', 'Shangba', '{NOW.isoformat()}', '{NOW.isoformat()}');
+                INSERT INTO spot_picks (check_id, person_id, team_id, local_date, chat_id,
+                  checkin_id) VALUES (1, 1, 1, '2026-11-23', 1002, 41);"""
+        )
+        assert upgrade(conn, NOW) == [14]
+        assert conn.execute("PRAGMA foreign_keys").fetchone() == (1,)
+        assert conn.execute("SELECT id, latitude FROM checkins").fetchall() == [(41, 25.5)]
+        schema = " ".join(r[0] for r in conn.execute("SELECT sql FROM sqlite_master") if r[0])
+        assert "checkins_new" not in schema and "REFERENCES checkins(id)" in schema
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert conn.execute("SELECT checkin_id FROM spot_picks").fetchall() == [(41,)]
+        with pytest.raises(sqlite3.IntegrityError):  # still enforced on the new table
+            conn.execute(
+                "INSERT INTO checkin_requests (kind, person_id, team_id, local_date,"
+                " window_name, reason, level, chat_id, requested_at, checkin_id)"
+                " VALUES ('makeup', 1, 1, '2026-11-23', 'morning', 'x', 'leader', -100, ?, 999)",
+                (NOW.isoformat(),),
+            )
+
+
 async def test_transaction_rolls_back_on_error(store: SqliteStore) -> None:
     with pytest.raises(RuntimeError):
         async with store.transaction() as tx:

@@ -1,0 +1,99 @@
+"""Make-up requests (补卡): which missed window a member may ask to set right, and who
+decides. Pure: the caller passes the day's counted windows, leave and the month's requests.
+
+A make-up is for a window that is over and was missed: not for a window still open (check in
+instead), a day already counted in that window, a day on leave (it is excused already), a day
+before the member joined, or a day further back than the county allows (``makeup_days``).
+The county caps them per calendar month (``makeup_month``): an office reading the register
+must see them as exceptions, not a second way of checking in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date, time
+
+from rules.leave import parse_day
+from rules.policy import Policy, WindowName
+from rules.problems import Problem
+
+# A window as people write it, in either language.
+WINDOW_WORDS: dict[str, WindowName] = {
+    "morning": "morning",
+    "am": "morning",
+    "早": "morning",
+    "早上": "morning",
+    "上午": "morning",
+    "evening": "evening",
+    "pm": "evening",
+    "晚": "evening",
+    "傍晚": "evening",
+    "晚上": "evening",
+    "下午": "evening",
+    "night": "night",
+    "夜": "night",
+    "夜间": "night",
+    "晚间": "night",
+}
+
+
+# ``/checkin annul|restore <id> <note>``: a county admin's correction, in either language.
+CORRECTIONS: dict[str, bool] = {"annul": False, "作废": False, "restore": True, "恢复": True}
+
+
+@dataclass(frozen=True)
+class MakeupDraft:
+    day: date
+    window: WindowName
+    reason: str
+
+
+def parse_makeup(words: Sequence[str], today: date) -> MakeupDraft | Problem:
+    """``<day> <window> <reason…>``, in that order, each named when wrong or missing."""
+    if len(words) < 2:
+        return Problem("makeup.usage")
+    day = parse_day(words[0], today)
+    if day is None:
+        return Problem("err.day", {"word": words[0]})
+    window = WINDOW_WORDS.get(words[1].strip().lower())
+    if window is None:
+        return Problem("makeup.err.window_word", {"word": words[1]})
+    reason = " ".join(words[2:]).strip()
+    if not reason:
+        return Problem("makeup.err.reason")
+    return MakeupDraft(day, window, reason)
+
+
+def check_makeup(
+    draft: MakeupDraft,
+    policy: Policy,
+    today: date,
+    now: time,
+    *,
+    counted: Collection[str],
+    on_leave: bool,
+    joined: date | None,
+    used_in_month: int,
+) -> Problem | None:
+    """Why this make-up may not be asked, or None. ``counted``: the windows the day already
+    counts; ``used_in_month``: the member's requests (waiting or approved) for days of the
+    same calendar month."""
+    if policy.makeup_days == 0 or policy.makeup_month == 0:
+        return Problem("makeup.err.off")
+    window = policy.window(draft.window)
+    if window is None:
+        return Problem("makeup.err.no_window", {"window": draft.window})
+    if draft.day > today or (draft.day == today and (window.end is None or now < window.end)):
+        return Problem("makeup.err.not_over", {"window": draft.window})
+    if (today - draft.day).days > policy.makeup_days:
+        return Problem("makeup.err.too_old", {"days": policy.makeup_days})
+    if joined is not None and draft.day < joined:
+        return Problem("makeup.err.before_joining", {"day": draft.day.isoformat()})
+    if draft.window in counted:
+        return Problem("makeup.err.counted", {"window": draft.window})
+    if on_leave:
+        return Problem("makeup.err.on_leave", {"day": draft.day.isoformat()})
+    if used_in_month >= policy.makeup_month:
+        return Problem("makeup.err.quota", {"n": policy.makeup_month})
+    return None

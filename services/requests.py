@@ -1,0 +1,290 @@
+"""Make-up requests (补卡): asked by a member for a missed window, decided once by the level
+the county chose, and, approved, a check-in of their own kind (``source='makeup'``, flagged
+``made_up``) that every figure counts and every view shows as made up.
+
+Corrections: a county admin annuls a check-in found false, or restores it; the row stays,
+marked, and each step is an event with who, when and why.
+
+Each function is one transaction; what must be sent is returned for the handler to render.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from rules import access
+from rules import requests as rules
+from rules.checkin import local_moment
+from rules.days import month_bounds
+from rules.ids import parse_id
+from rules.leave import Level, leave_calendar, up
+from rules.problems import Problem
+from services.leave import Recipient, approvers_at, group_lang, lang_of, member_team
+from services.org import TgUser, ensure_person, policy_for, scope_of
+from storage.base import Store, Tx
+from storage.models import Checkin, CheckinRequest, Person, Team
+
+
+@dataclass(frozen=True)
+class RequestView:
+    request: CheckinRequest
+    member: Person
+    team: Team
+    decided_by: Person | None = None
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A make-up request waiting at a level: who decides, in which language each reads."""
+
+    view: RequestView
+    approvers: tuple[Recipient, ...]  # privately, when the level is above the team
+    in_group: bool  # the team's leaders decide in the team's group
+    group_lang: str
+    member: Recipient
+    again: bool = False  # the same window was already asked and is still waiting
+
+
+@dataclass(frozen=True)
+class Decided:
+    outcome: Literal["approved", "rejected", "counted"]
+    view: RequestView
+    # (person or None for a group, chat, message id if known, outbox row, language)
+    copies: tuple[tuple[int | None, int, int | None, int, str], ...]
+    member: Recipient
+    group_lang: str
+
+
+async def _view(tx: Tx, request: CheckinRequest) -> RequestView:
+    decided_by = await tx.get_person(request.decided_by) if request.decided_by else None
+    return RequestView(
+        request,
+        await tx.get_person(request.person_id),
+        await tx.get_team(request.team_id),
+        decided_by,
+    )
+
+
+async def _deciders(tx: Tx, team: Team, first: Level, requester: int) -> tuple[Level, list[Person]]:
+    """The first level from ``first`` up that has someone to decide (never the requester)."""
+    level: Level | None = first
+    while level is not None:
+        found = await approvers_at(tx, team, level, requester)
+        if found:
+            return level, found
+        level = up(level)
+    return first, []
+
+
+async def _asked(tx: Tx, request: CheckinRequest, default_lang: str, again: bool) -> Asked:
+    view = await _view(tx, request)
+    level: Level = request.level  # type: ignore[assignment]
+    people = await approvers_at(tx, view.team, level, request.person_id)
+    reachable = await tx.privately_reachable([p.id for p in people])
+    approvers = tuple(
+        [Recipient(p, await lang_of(tx, p, default_lang), p.id in reachable) for p in people]
+    )
+    return Asked(
+        view,
+        approvers,
+        level == "leader" and view.team.chat_id is not None,
+        await group_lang(tx, view.team, default_lang),
+        Recipient(view.member, await lang_of(tx, view.member, default_lang)),
+        again,
+    )
+
+
+async def ask_makeup(
+    store: Store,
+    now: datetime,
+    user: TgUser,
+    chat_id: int,
+    private: bool,
+    words: list[str],
+    default_lang: str,
+) -> Asked | Problem:
+    async with store.transaction() as tx:
+        person = await ensure_person(tx, user, now)
+        team = await member_team(tx, person, chat_id, private)
+        if isinstance(team, Problem):
+            return Problem("makeup.err.not_member") if team.key == "leave.err.not_member" else team
+        local = local_moment(now, team.tz)
+        today = local.date()
+        draft = rules.parse_makeup(words, today)
+        if isinstance(draft, Problem):
+            return draft
+        policy = await policy_for(tx, team)
+        rows = await tx.team_checkins(team.id, draft.day, draft.day, person_id=person.id)
+        leave = [r for r in await tx.person_leave(person.id) if r.team_id == team.id]
+        excused, _ = leave_calendar([r for r in leave if r.state == "approved"], policy.official)
+        since = await tx.member_since(person.id, team.id)
+        first, last = month_bounds(draft.day)
+        used = [
+            r
+            for r in await tx.person_checkin_requests(person.id, first, last)
+            if r.kind == "makeup" and r.state in ("pending", "approved")
+        ]
+        waiting = await tx.pending_checkin_request(person.id, team.id, draft.day, draft.window)
+        if waiting is not None:
+            return await _asked(tx, waiting, default_lang, again=True)
+        problem = rules.check_makeup(
+            draft,
+            policy,
+            today,
+            local.time().replace(tzinfo=None),
+            counted={r.window for r in rows if r.counts and r.window},
+            on_leave=draft.day in excused,
+            joined=local_moment(since, team.tz).date() if since else None,
+            used_in_month=len(used),
+        )
+        if problem is not None:
+            return problem
+        level, found = await _deciders(tx, team, policy.makeup_by, person.id)
+        if not found:
+            return Problem("makeup.err.no_approver")
+        request = await tx.create_checkin_request(
+            "makeup", person.id, team.id, draft.day, draft.window, draft.reason, level,
+            chat_id, now,
+        )  # fmt: skip
+        if request is None:  # asked twice at once: the other one is it
+            waiting = await tx.pending_checkin_request(person.id, team.id, draft.day, draft.window)
+            assert waiting is not None
+            return await _asked(tx, waiting, default_lang, again=True)
+        return await _asked(tx, request, default_lang, again=False)
+
+
+async def record_sent(
+    store: Store, request_id: int, copies: list[tuple[int | None, int, int]]
+) -> None:
+    """Approval copies queued, as (person or None, chat, outbox row): a decision edits them."""
+    async with store.transaction() as tx:
+        for person_id, chat_id, row in copies:
+            await tx.add_request_message(request_id, person_id, chat_id, row)
+
+
+async def decide(
+    store: Store,
+    now: datetime,
+    user: TgUser,
+    request_id: int,
+    approve: bool,
+    default_lang: str,
+) -> Decided | Problem:
+    async with store.transaction() as tx:
+        request = await tx.get_checkin_request(request_id)
+        if request is None:
+            return Problem("makeup.err.unknown")
+        person = await ensure_person(tx, user, now)
+        if person.id == request.person_id:
+            return Problem("makeup.err.own")
+        if request.state != "pending":
+            return Problem(f"makeup.err.already_{request.state}")
+        team = await tx.get_team(request.team_id)
+        roles = await tx.active_roles(person.id)
+        # The level asked decides, and so may the one above it (a coordinator may always
+        # decide for the township's teams).
+        if not access.may_decide_leave(roles, scope_of(team), request.level, True):
+            deciders = await approvers_at(tx, team, request.level, request.person_id)  # type: ignore[arg-type]
+            names = ", ".join(p.display_name for p in deciders)
+            return Problem("makeup.err.not_approver", {"names": names})
+        outcome: Literal["approved", "rejected", "counted"] = "approved" if approve else "rejected"
+        made: Checkin | None = None
+        if approve:
+            made = await tx.record_checkin(_made_up(request, now))
+            if made is None:  # the window counted meanwhile (a restored check-in)
+                outcome = "counted"
+        state = {"approved": "approved", "rejected": "rejected", "counted": "cancelled"}[outcome]
+        note = "counted already" if outcome == "counted" else None
+        if not await tx.decide_checkin_request(request, state, person.id, now, note, made):
+            return Problem("makeup.err.already_approved")
+        decided = await tx.get_checkin_request(request.id)
+        assert decided is not None
+        view = await _view(tx, decided)
+        copies = []
+        for holder, chat, message, row in await tx.request_messages(request.id):
+            if holder is None:
+                lang = await group_lang(tx, team, default_lang)
+            else:
+                lang = await lang_of(tx, await tx.get_person(holder), default_lang)
+            copies.append((holder, chat, message, row, lang))
+        return Decided(
+            outcome,
+            view,
+            tuple(copies),
+            Recipient(view.member, await lang_of(tx, view.member, default_lang)),
+            await group_lang(tx, team, default_lang),
+        )
+
+
+def _made_up(request: CheckinRequest, now: datetime) -> Checkin:
+    return Checkin(
+        person_id=request.person_id,
+        team_id=request.team_id,
+        chat_id=request.chat_id,
+        message_id=0,
+        update_id=0,
+        source="makeup",
+        outcome="checkin",
+        reason=None,
+        flags=("made_up",),
+        window=request.window,
+        local_date=request.day,
+        latitude=None,
+        longitude=None,
+        accuracy_m=None,
+        live=False,
+        forwarded=False,
+        venue=False,
+        site_id=None,
+        distance_m=None,
+        sent_at=now,
+        received_at=now,
+    )
+
+
+# ---------------------------------------------------------------------- corrections
+@dataclass(frozen=True)
+class Corrected:
+    checkin: Checkin
+    member: Person
+    team: Team
+    restored: bool
+
+
+async def correct(
+    store: Store, now: datetime, user: TgUser, words: list[str]
+) -> Corrected | Problem:
+    """``annul <id> <note>`` or ``restore <id> <note>``: a county admin's correction of one
+    check-in of their county. The note is required: it is what the register keeps."""
+    if len(words) < 2 or words[0].lower() not in rules.CORRECTIONS:
+        return Problem("correct.usage")
+    restore = rules.CORRECTIONS[words[0].lower()]
+    number = parse_id(words[1].lstrip("#"))
+    if number is None:
+        return Problem("correct.err.id", {"word": words[1]})
+    note = " ".join(words[2:]).strip()
+    if not note:
+        return Problem("correct.err.note")
+    async with store.transaction() as tx:
+        person = await ensure_person(tx, user, now)
+        checkin = await tx.get_checkin(number)
+        team = await tx.get_team(checkin.team_id) if checkin and checkin.team_id else None
+        roles = await tx.active_roles(person.id)
+        if checkin is None or team is None or not access.is_admin_for(roles, scope_of(team)):
+            # Not found and not theirs read alike: an id says nothing of other counties.
+            return Problem("correct.err.unknown", {"id": number})
+        if restore:
+            if checkin.annulled_at is None:
+                return Problem("correct.err.not_annulled", {"id": number})
+            if not await tx.restore_checkin(checkin, person.id, note, now):
+                return Problem("correct.err.counted_again", {"id": number})
+        else:
+            if not checkin.counts:
+                key = "correct.err.annulled" if checkin.annulled_at else "correct.err.not_counted"
+                return Problem(key, {"id": number})
+            await tx.annul_checkin(checkin, person.id, note, now)
+        changed = await tx.get_checkin(number)
+        assert changed is not None
+        return Corrected(changed, await tx.get_person(checkin.person_id), team, restore)
