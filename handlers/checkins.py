@@ -24,12 +24,12 @@ from handlers.common import (
     tg_user,
 )
 from reports import spot
-from reports.text import distance_text
+from reports.text import distance_text, exception_items
 from rules.checkin import Fix, local_moment
 from rules.days import MonthFigures
 from rules.policy import Policy, span_text
 from rules.problems import Problem
-from rules.requests import CORRECTIONS
+from rules.requests import CORRECTIONS, field_offered
 from rules.spotcheck import standing
 from services import checkins
 from services.checkins import (
@@ -91,7 +91,16 @@ async def location(update: Update, context: CunbotContext) -> None:
     if result.outcome == "ignored":
         return
     settled = result.outcome != "refused"
-    await _post(context, message, _answer(lang, result, context.settings.tz), settled=settled)
+    text = _answer(lang, result, context.settings.tz)
+    if result.record is not None and field_offered(result.policy, result.record):
+        # Not gathered with the morning's other answers: this one carries its own button.
+        text += "\n" + t(lang, "field.offer")
+        markup = requests.field_button(lang, result.record.id)
+        await context.say(
+            outbox.message(message.chat_id, text, reply_to=message.message_id, markup=markup)
+        )
+        return
+    await _post(context, message, text, settled=settled)
 
 
 async def live_location(update: Update, context: CunbotContext) -> None:
@@ -270,8 +279,9 @@ def _month_text(lang: str, name: str, view: MonthView) -> str:
         lines.append(t(lang, "me.today_leave", id=away.id, kind=kind, last=away.last.isoformat()))
     else:
         lines.append(t(lang, "me.today_none"))
-    if view.made_up or view.annulled:
-        lines.append(t(lang, "me.exceptions", made_up=view.made_up, annulled=view.annulled))
+    items = exception_items(lang, view.field, view.made_up, view.annulled)
+    if items:
+        lines.append(t(lang, "me.exceptions", items=items))
     lines.append(t(lang, "me.logs", days=view.logs.days_logged, of=view.logs.days_so_far))
     if view.logs.verdicts:
         lines.append(
@@ -321,6 +331,8 @@ def _checkin_item(lang: str, r: Checkin, tz: str) -> str:
         item = t(lang, "checkin.item_made_up", window=window)
     else:
         item = f"{window} {local_moment(r.sent_at, tz).strftime('%H:%M')}"
+    if r.source == "field":
+        item = t(lang, "checkin.item_field", item=item)
     return t(lang, "checkin.item_annulled", item=item) if r.annulled_at else item
 
 
@@ -446,6 +458,12 @@ def policy_text(lang: str, view: PolicyView) -> str:
                 days=policy.makeup_days,
                 month=policy.makeup_month,
                 by=t(lang, f"leave.level.{policy.makeup_by}"),
+            ),
+            t(
+                lang,
+                f"rules.field_{policy.field}",
+                by=t(lang, f"leave.level.{policy.field_by}"),
+                far=policy.field_far_km,
             ),
             *([t(lang, "rules.exceptions", n=policy.exceptions)] if policy.exceptions else []),
             t(lang, "rules.reminders", **reminder_states(lang, policy)),

@@ -53,6 +53,17 @@ def message_of(update: Update) -> Message:
     return message
 
 
+def button_chat(update: Update) -> tuple[int, bool]:
+    """Where to ask a button's follow-up question, and whether that is privately: the chat of
+    the button's message, or, when Telegram no longer gives the message (too old, or inline),
+    the presser's private chat, where they can always answer."""
+    query = update.callback_query
+    assert query is not None
+    if query.message is not None:
+        return query.message.chat.id, query.message.chat.type == "private"
+    return query.from_user.id, True
+
+
 def in_group(update: Update) -> bool:
     chat = update.effective_chat
     return chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)

@@ -22,7 +22,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 from bot import outbox
 from bot.context import CunbotContext
 from bot.i18n import t
-from handlers.common import NEW_MESSAGES, in_group, message_of, reply_problem, tg_user
+from handlers.common import NEW_MESSAGES, button_chat, in_group, message_of, reply_problem, tg_user
 from rules import callbacks
 from rules import leave as rules
 from rules.checkin import local_moment
@@ -569,13 +569,7 @@ async def on_button(update: Update, context: CunbotContext) -> None:
         await context.answer(update, t(lang, "leave.answer_approved", id=request_id))
         await after_decision(context, decided)
     elif action == "r":
-        # A button whose message Telegram no longer gives (too old, or inline): the reason
-        # is asked privately instead, where the presser can always answer.
-        chat_id, private = (
-            (query.message.chat.id, query.message.chat.type == "private")
-            if query.message
-            else (query.from_user.id, True)
-        )
+        chat_id, private = button_chat(update)
         view = await leave.ask_reject_reason(context.store, now, user, chat_id, request_id)
         if isinstance(view, Problem):
             await _refuse(update, context, lang, view)

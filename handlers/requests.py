@@ -4,22 +4,43 @@ admins. Thin: parse, call :mod:`services.requests`, render."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from babel.dates import format_skeleton
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot import outbox
 from bot.context import CunbotContext
 from bot.i18n import t
-from handlers.common import NEW_MESSAGES, in_group, message_of, reply, reply_problem, tg_user
+from handlers.common import (
+    NEW_MESSAGES,
+    button_chat,
+    in_group,
+    message_of,
+    reply,
+    reply_problem,
+    tg_user,
+)
+from reports.text import distance_text
 from rules import callbacks
+from rules.checkin import local_moment
 from rules.ids import parse_id
+from rules.logs import readable
 from rules.problems import Problem
 from services import requests
 from services.requests import Asked, Decided, RequestView
+from storage.models import CheckinRequest
 
 DECIDE = "mk"
+FIELD = "fd"
 
 
 def _day(lang: str, day: date) -> str:
@@ -35,24 +56,38 @@ def _localized(lang: str, problem: Problem) -> Problem:
 
 
 def request_text(lang: str, view: RequestView) -> str:
-    r = view.request
+    r, point = view.request, view.attempt
     lines = [
         t(
             lang,
-            "makeup.request",
+            f"{r.kind}.request",
             id=r.id,
             name=view.member.display_name,
             team=view.team.village,
             day=_day(lang, r.day),
             window=t(lang, f"window.{r.window}"),
-        ),
-        t(lang, "makeup.reason", reason=r.reason),
+        )
     ]
+    if point is not None:
+        where = t(
+            lang,
+            "field.where",
+            distance=distance_text(lang, point.distance_m or 0.0),
+            site=point.site_name or "",
+            time=local_moment(point.sent_at, view.team.tz).strftime("%H:%M"),
+        )
+        lines.append(where)
+    lines.append(t(lang, "makeup.reason", reason=readable(r.reason)))
+    if r.photo_file_id:
+        lines.append(t(lang, "field.photo"))
     if r.state == "pending":
         lines.append(t(lang, f"makeup.waiting.{r.level}"))
+    elif r.decided_by is None and r.state == "approved":
+        lines.append(t(lang, "field.state.counted_at_once"))
     else:
         by = view.decided_by.display_name if view.decided_by else ""
-        lines.append(t(lang, f"makeup.state.{r.state}", by=by))
+        state = f"{r.kind}.state.approved" if r.state == "approved" else f"makeup.state.{r.state}"
+        lines.append(t(lang, state, by=by))
     return "\n".join(lines)
 
 
@@ -119,13 +154,23 @@ async def makeup_command(update: Update, context: CunbotContext) -> None:
         await reply_problem(update, context, _localized(lang, asked))
         return
     r = asked.view.request
-    params = {"id": r.id, "day": _day(lang, r.day), "window": t(lang, f"window.{r.window}")}
     if asked.again:
-        await reply(update, context, "makeup.again", **params)
+        await reply(update, context, "makeup.again", **_params(lang, r))
         return
+    await _sent(update, context, lang, asked)
+
+
+def _params(lang: str, r: CheckinRequest) -> dict[str, Any]:
+    return {"id": r.id, "day": _day(lang, r.day), "window": t(lang, f"window.{r.window}")}
+
+
+async def _sent(update: Update, context: CunbotContext, lang: str, asked: Asked) -> None:
+    """Send the copies, then tell the member where the request went (and who cannot be
+    written to yet)."""
+    r = asked.view.request
     missed = await _deliver(context, asked)
     names = t(lang, "sep.list").join(a.person.display_name for a in asked.approvers)
-    await reply(update, context, f"makeup.asked.{r.level}", names=names, **params)
+    await reply(update, context, f"{r.kind}.asked.{r.level}", names=names, **_params(lang, r))
     if missed:
         await reply(update, context, "makeup.unreachable", names=t(lang, "sep.list").join(missed))
 
@@ -151,7 +196,7 @@ async def _after(context: CunbotContext, decided: Decided) -> None:
     by = decided.view.decided_by.display_name if decided.view.decided_by else ""
     text = t(
         lang,
-        f"makeup.notice_{decided.outcome}",
+        f"{r.kind}.notice_{decided.outcome}",
         id=r.id,
         name=decided.view.member.display_name,
         day=_day(lang, r.day),
@@ -161,23 +206,38 @@ async def _after(context: CunbotContext, decided: Decided) -> None:
     await context.say(outbox.message(where, text, gather=where < 0))
 
 
-async def on_button(update: Update, context: CunbotContext) -> None:
+async def _pressed(
+    update: Update, context: CunbotContext, lang: str, actions: tuple[str, ...]
+) -> tuple[int, str] | None:
+    """The id and action a button of ours carries (``v1:mk:12:a``); None, answered as
+    stale, for data our encoder could not have written."""
     query = update.callback_query
     assert query is not None
-    lang = await context.lang(update)
     decoded = callbacks.decode(query.data)
-    number = parse_id(decoded[1][0]) if decoded and len(decoded[1]) == 2 else None
-    if decoded is None or number is None or decoded[1][1] not in ("a", "r"):
+    parts = decoded[1] if decoded else []
+    number = parse_id(parts[0]) if parts else None
+    action = parts[1] if len(parts) == 2 else ""
+    if number is None or len(parts) != 1 + bool(actions) or (actions and action not in actions):
         await context.answer(update, t(lang, "err.stale_button"), alert=True)
+        return None
+    return number, action
+
+
+async def on_button(update: Update, context: CunbotContext) -> None:
+    lang = await context.lang(update)
+    pressed = await _pressed(update, context, lang, ("a", "r"))
+    if pressed is None:
         return
-    approve = decoded[1][1] == "a"
+    number, action = pressed
+    approve = action == "a"
     decided = await requests.decide(
         context.store, context.now(), tg_user(update), number, approve, context.settings.lang
     )
     if isinstance(decided, Problem):
         await context.answer(update, t(lang, decided.key, **decided.params), alert=True)
         return
-    await context.answer(update, t(lang, f"makeup.answer_{decided.outcome}", id=number))
+    kind = decided.view.request.kind
+    await context.answer(update, t(lang, f"{kind}.answer_{decided.outcome}", id=number))
     await _after(context, decided)
 
 
@@ -203,6 +263,88 @@ async def correct_command(update: Update, context: CunbotContext) -> None:
     )
 
 
+# ---------------------------------------------------------------------- field check-ins
+def field_button(lang: str, attempt_id: int) -> InlineKeyboardMarkup:
+    """Under a refusal for being outside every site: make it a field check-in."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t(lang, "field.button"), callback_data=callbacks.encode(FIELD, attempt_id)
+                )
+            ]
+        ]
+    )
+
+
+async def on_field_button(update: Update, context: CunbotContext) -> None:
+    query = update.callback_query
+    assert query is not None
+    lang = await context.lang(update)
+    pressed = await _pressed(update, context, lang, ())
+    if pressed is None:
+        return
+    number = pressed[0]
+    chat_id, private = button_chat(update)
+    prompt = await requests.start_field(
+        context.store, context.now(), tg_user(update), chat_id, number
+    )
+    if isinstance(prompt, Problem):
+        problem = _localized(lang, prompt)
+        await context.answer(update, t(lang, problem.key, **problem.params), alert=True)
+        return
+    await context.answer(update, t(lang, "field.answer_asked"))
+    a = prompt.attempt
+    text = t(
+        lang,
+        "field.ask_reason",
+        window=t(lang, f"window.{a.window}"),
+        distance=distance_text(lang, a.distance_m or 0.0),
+    )
+    if not private:
+        user = query.from_user
+        text = f"{'@' + user.username if user.username else user.first_name} {text}"
+    await context.say(outbox.message(chat_id, text, markup=ForceReply(selective=True)))
+
+
+async def field_reason(update: Update, context: CunbotContext) -> None:
+    """A reason typed (or a photo with its caption) after "check in as field work". Runs
+    before the other text handlers; anything else passes on untouched."""
+    message = message_of(update)
+    if update.effective_user is None or message.sender_chat is not None:
+        return
+    photo = message.photo[-1].file_id if message.photo else None
+    found = await requests.give_field_reason(
+        context.store,
+        context.now(),
+        tg_user(update),
+        message.chat_id,
+        message.text or message.caption or "",
+        photo,
+        context.settings.lang,
+    )
+    if found is None:
+        return
+    lang = await context.lang(update)
+    if isinstance(found, Problem):
+        await reply_problem(update, context, _localized(lang, found))
+    elif isinstance(found, Asked):
+        await _sent(update, context, lang, found)
+    else:
+        r = found.view.request
+        await reply(update, context, "field.counted", **_params(lang, r))
+    raise ApplicationHandlerStop
+
+
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("makeup", makeup_command, filters=NEW_MESSAGES))
     app.add_handler(CallbackQueryHandler(on_button, pattern=rf"^v1:{DECIDE}:"))
+    app.add_handler(CallbackQueryHandler(on_field_button, pattern=rf"^v1:{FIELD}:"))
+    # Before every other handler of typed text (a group of its own: it passes on what is
+    # not a field check-in's reason).
+    app.add_handler(
+        MessageHandler(
+            NEW_MESSAGES & ~filters.COMMAND & (filters.TEXT | filters.PHOTO), field_reason
+        ),
+        group=-1,
+    )

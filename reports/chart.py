@@ -37,6 +37,8 @@ from rules.digest import DayMark, MemberFigures, Rollup, TeamFigures
 COLOURS: dict[DayMark, str] = {
     "present": "#009E73",  # green
     "night": "#0072B2",  # blue: present, and stayed the night
+    "field": "#8FD3B6",  # light green: present by a field check-in
+    "made_up": "#CC79A7",  # reddish purple: present by an approved make-up
     "leave": "#E69F00",  # orange
     "absent": "#D55E00",  # red
     "pending": "#F0E442",  # yellow: today, a window still open
@@ -239,7 +241,8 @@ def grid_png(
     name_w = max(40, _width([m.name for team in teams for m in team.members])) + PAD
     left = PAD + team_w + name_w
     marks = [mark for team in teams for m in team.members for mark in m.days]
-    keyed = [*ALWAYS_KEYED, *(m for m in ("pending", "future", "outside") if m in marks)]
+    extra: tuple[DayMark, ...] = ("field", "made_up", "pending", "future", "outside")
+    keyed = [*ALWAYS_KEYED, *(m for m in extra if m in marks)]
     key_w = sum(SWATCH + 21 + _width([words.key[m]]) for m in keyed)
     width = max(left + cell_w * len(days) + PAD, PAD + key_w + PAD, _head_width(words))
     if words.left_out:

@@ -105,6 +105,7 @@ def _member_row(lang: str, team: TeamFigures, m: MemberFigures) -> list[Any]:
         m.spot_findings,
         m.spot_year,
         t(lang, f"spot.standing.{m.standing}"),
+        m.field,
         m.made_up,
         m.annulled,
     ]
@@ -132,6 +133,7 @@ _MEMBER_COLUMNS = (
     "spot_findings",
     "spot_year",
     "spot_standing",
+    "field",
     "made_up",
     "annulled",
 )

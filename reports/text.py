@@ -50,10 +50,15 @@ def _member_line(lang: str, m: MemberFigures) -> str:
     return line + _exceptions(lang, m) + _spot(lang, m)
 
 
+def exception_items(lang: str, field: int, made_up: int, annulled: int) -> str:
+    """``1 field, 2 made up``: the check-ins that are not plain ones, those there are."""
+    counts = {"field": field, "made_up": made_up, "annulled": annulled}
+    return t(lang, "sep.list").join(t(lang, f"exception.{k}", n=n) for k, n in counts.items() if n)
+
+
 def _exceptions(lang: str, m: MemberFigures) -> str:
-    if not (m.made_up or m.annulled):
-        return ""
-    return t(lang, "digest.exceptions", made_up=m.made_up, annulled=m.annulled)
+    items = exception_items(lang, m.field, m.made_up, m.annulled)
+    return t(lang, "digest.exceptions", items=items) if items else ""
 
 
 def _spot(lang: str, m: MemberFigures) -> str:

@@ -19,7 +19,9 @@ from rules.problems import Problem
 from rules.reminders import reminded_windows
 from rules.spotcheck import Standing, standing
 
-DayMark = Literal["present", "night", "leave", "absent", "pending", "future", "outside"]
+DayMark = Literal[
+    "present", "night", "field", "made_up", "leave", "absent", "pending", "future", "outside"
+]
 DigestKind = Literal["weekly", "monthly"]
 END_OF_DAY = time(23, 59, 59, 999999)
 # A scheduled digest sent this long after it fell due says it is late.
@@ -42,7 +44,11 @@ class MemberRecord:
     verdicts: Mapping[str, int] = field(default_factory=dict)  # marked in the period
     spot_findings: int = 0  # spot-check absence findings in the period
     spot_year: int = 0  # and in the calendar year up to the period's end
+    field: int = 0  # field check-ins in the period that count
     made_up: int = 0  # check-ins in the period from approved make-up requests
+    # Days a field or made-up check-in counted on: present, and marked apart on the grid.
+    field_days: Collection[date] = frozenset()
+    made_up_days: Collection[date] = frozenset()
     annulled: int = 0  # and check-ins a county admin annulled
 
 
@@ -63,6 +69,7 @@ class MemberFigures:
     spot_findings: int = 0
     spot_year: int = 0
     standing: Standing = "clear"  # the county's consequence rule applied to the year's
+    field: int = 0
     made_up: int = 0
     annulled: int = 0
     many_exceptions: bool = False  # made-up and annulled check-ins at the county's threshold
@@ -143,7 +150,13 @@ def member_figures(
         )
         past = day <= today
         if status == "present":
-            marks.append("night" if "night" in checked else "present")
+            # The exception shows: a made-up day before a field day before a night.
+            if day in record.made_up_days:
+                marks.append("made_up")
+            elif day in record.field_days:
+                marks.append("field")
+            else:
+                marks.append("night" if "night" in checked else "present")
         else:
             marks.append(status)
         if not past:
@@ -186,9 +199,10 @@ def member_figures(
         record.spot_findings,
         record.spot_year,
         standing(record.spot_year, policy),
+        record.field,
         record.made_up,
         record.annulled,
-        0 < policy.exceptions <= record.made_up + record.annulled,
+        0 < policy.exceptions <= record.field + record.made_up + record.annulled,
     )
 
 

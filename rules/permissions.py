@@ -143,6 +143,7 @@ BUTTONS: dict[str, Rule] = {
     "ld": Rule(_TEAM, _TEAM, "leave.err.dialogue_other", "leave.err.dialogue_other"),
     "lg": Rule(_TEAM, _TEAM, "log.err.not_team", "log.err.not_team"),
     "mk": Rule(_OVERSEE, _OVERSEE, "makeup.err.deciders", "makeup.err.deciders"),
+    "fd": Rule(_TEAM, _TEAM, "field.err.team_only", "field.err.team_only"),
 }
 BUTTON_NAMES = {
     "lv a": "leave: Approve",
@@ -150,7 +151,8 @@ BUTTON_NAMES = {
     "lv c": "leave: Cancel",
     "ld": "leave dialogue: kind, days",
     "lg": "log: households",
-    "mk": "make-up: Approve, Reject",
+    "mk": "make-up, field check-in: Approve, Reject",
+    "fd": "check in as field work",
 }
 
 

@@ -22,6 +22,7 @@ DayRule = Literal["any", "all"]
 # Official business away from the village: excused leave, or a day of work that counts.
 OfficialRule = Literal["leave", "presence"]
 MakeupLevel = Literal["leader", "township"]
+FieldRule = Literal["off", "approve", "count"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -108,6 +109,12 @@ class Policy:
     makeup_days: int = 3
     makeup_month: int = 3
     makeup_by: MakeupLevel = "leader"
+    # Field check-ins (外勤): a point outside every site, inside a window, with a reason:
+    # not taken, decided like a make-up (by ``field_by``), or counted at once; one further
+    # than ``field_far_km`` from the nearest site always needs the township.
+    field: FieldRule = "approve"
+    field_by: MakeupLevel = "leader"
+    field_far_km: int = 20
     # A member with this many made-up or annulled check-ins in a digest's period needs
     # attention there (0: never for this alone).
     exceptions: int = 3
@@ -157,6 +164,9 @@ def to_json(policy: Policy) -> str:
             "makeup_month": policy.makeup_month,
             "makeup_by": policy.makeup_by,
             "exceptions": policy.exceptions,
+            "field": policy.field,
+            "field_by": policy.field_by,
+            "field_far": policy.field_far_km,
         },
         ensure_ascii=False,
     )
@@ -240,6 +250,9 @@ _SCALARS = (
     "makeup_month",
     "makeup_by",
     "exceptions",
+    "field",
+    "field_by",
+    "field_far",
 )
 _ALIASES = {"accuracy": "accuracy_m"}
 # Words a county types, and the policy field each sets.
@@ -261,6 +274,7 @@ _NUMBERS = {
     "makeup_days": "makeup_days",
     "makeup_month": "makeup_month",
     "exceptions": "exceptions",
+    "field_far": "field_far_km",
 }
 # A time of day, or ``off``.
 _CLOCKS = {"remind_log": "remind_log", "digest_at": "digest_at"}
@@ -270,6 +284,8 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "official": ("leave", "presence"),
     "digest_day": WEEKDAYS,
     "makeup_by": ("leader", "township"),
+    "field": ("off", "approve", "count"),
+    "field_by": ("leader", "township"),
 }
 _SWITCHES = {"leave_leader": "leave_leader_step", "remind_open": "remind_open"}
 _OFF = ("off", "none", "-")
@@ -376,6 +392,7 @@ def _check_figures(policy: Policy) -> Problem | None:
         0 <= policy.makeup_days <= 31
         and 0 <= policy.makeup_month <= 31
         and 0 <= policy.exceptions <= 31
+        and 1 <= policy.field_far_km <= 500
     ):
         return Problem("rules.err.makeup_figures")
     return None

@@ -1,5 +1,6 @@
-"""Make-up requests (补卡): which missed window a member may ask to set right, and who
-decides. Pure: the caller passes the day's counted windows, leave and the month's requests.
+"""Make-up requests (补卡) and field check-ins (外勤): which missed window a member may ask
+to set right, which refused point may count as field work, and who decides. Pure: the caller
+passes the day's counted windows, leave, the month's requests and the refused point.
 
 A make-up is for a window that is over and was missed: not for a window still open (check in
 instead), a day already counted in that window, a day on leave (it is excused already), a day
@@ -14,9 +15,10 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, time
 
-from rules.leave import parse_day
+from rules.leave import Level, parse_day
 from rules.policy import Policy, WindowName
 from rules.problems import Problem
+from storage.models import Checkin
 
 # A window as people write it, in either language.
 WINDOW_WORDS: dict[str, WindowName] = {
@@ -97,3 +99,31 @@ def check_makeup(
     if used_in_month >= policy.makeup_month:
         return Problem("makeup.err.quota", {"n": policy.makeup_month})
     return None
+
+
+# ---------------------------------------------------------------------- field check-ins
+def field_offered(policy: Policy, attempt: Checkin) -> bool:
+    """Whether a refused point may become a field check-in (外勤): only a point refused for
+    being outside every site, inside a window, and a real fix (live, or a pin carrying its
+    accuracy where the county takes pins); every other refusal stands as it is."""
+    real = attempt.live or (policy.live != "required" and attempt.accuracy_m is not None)
+    return (
+        policy.field != "off"
+        and attempt.outcome == "refused"
+        and attempt.reason == "outside"
+        and attempt.window is not None
+        and attempt.team_id is not None
+        and attempt.annulled_at is None
+        and real
+    )
+
+
+def field_level(policy: Policy, distance_m: float | None) -> Level | None:
+    """Who decides a field check-in; None: it counts at once. Far from the village, the
+    township decides whatever the county's rule."""
+    far = distance_m is not None and distance_m > policy.field_far_km * 1000
+    if far:
+        return "township"
+    if policy.field == "count":
+        return None
+    return policy.field_by

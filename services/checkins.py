@@ -295,6 +295,7 @@ class MonthView:
     logs: LogFigures
     spot: SpotRecord  # this calendar year's spot checks and findings
     away_today: LeaveRequest | None = None  # approved leave that excuses today
+    field: int = 0  # this month's field check-ins that count
     made_up: int = 0  # this month's check-ins that came from approved make-up requests
     annulled: int = 0  # and those a county admin annulled
 
@@ -328,11 +329,22 @@ async def my_month(
             found = await spot_records(tx, [team.id], rotation_start(today), today, person.id)
             spot = found.get((team.id, person.id), SpotRecord())
             away = next((r for r in leave if r.state == "approved" and today in _excused(r)), None)
+            field = sum(1 for r in rows if r.source == "field" and r.counts)
             made_up = sum(1 for r in rows if r.source == "makeup" and r.counts)
             annulled = sum(1 for r in rows if r.annulled_at is not None)
             views.append(
                 MonthView(
-                    team, policy, figures, today_rows, leave, logs, spot, away, made_up, annulled
+                    team,
+                    policy,
+                    figures,
+                    today_rows,
+                    leave,
+                    logs,
+                    spot,
+                    away,
+                    field,
+                    made_up,
+                    annulled,
                 )
             )
         return views

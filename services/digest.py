@@ -85,8 +85,10 @@ async def read_digest(
     as_of = min(period.last, today)
     leave_until = max(period.last, month_bounds(as_of)[1])
     checked: dict[tuple[int, int], dict[date, set[WindowName]]] = defaultdict(dict)
-    for team_id, person_id, day, window in await tx.area_checkins(ids, first, period.last):
+    sourced: dict[tuple[int, int], dict[str, set[date]]] = defaultdict(lambda: defaultdict(set))
+    for team_id, person_id, day, window, source in await tx.area_checkins(ids, first, period.last):
         checked[(team_id, person_id)].setdefault(day, set()).add(window)  # type: ignore[arg-type]
+        sourced[(team_id, person_id)][source].add(day)
     leaves: dict[tuple[int, int], list[LeaveRequest]] = defaultdict(list)
     for leave in await tx.area_leave(ids, first, leave_until):
         leaves[(leave.team_id, leave.person_id)].append(leave)
@@ -121,6 +123,9 @@ async def read_digest(
                 frozenset(logs[key]),
                 verdicts.get(key, {}),
                 *_spot_counts(spot.get(key), period),
+                field=exceptions[key].get("field", 0),
+                field_days=frozenset(sourced[key]["field"]),
+                made_up_days=frozenset(sourced[key]["makeup"]),
                 made_up=exceptions[key].get("made_up", 0),
                 annulled=exceptions[key].get("annulled", 0),
             )

@@ -248,7 +248,7 @@ async def button_relations(
     store: Store, user: TgUser, kind: str, parts: list[str]
 ) -> frozenset[Relation] | None:
     """The presser's relations to the team a button is about: a leave request's, a make-up
-    request's, a log's;
+    request's, a refused check-in's, a log's;
     the leave dialogue is one's own. None when what it names is gone (the button's own
     handler says so)."""
     async with store.transaction() as tx:
@@ -264,9 +264,11 @@ async def button_relations(
             if kind == "lv"
             else await tx.get_checkin_request(number)
             if kind == "mk"
+            else await tx.get_checkin(number)
+            if kind == "fd"
             else await tx.get_log(number)
         )
-        if found is None:
+        if found is None or found.team_id is None:
             return None
         return relations_to(roles, await tx.get_team(found.team_id))
 

@@ -106,7 +106,7 @@ async def _recipients(tx: Tx, due: list[_Due], now: datetime) -> list[NewDeliver
         "person", list({m.person.id for group in members.values() for m in group})
     )
     checked: dict[tuple[int, int], dict[date, set[WindowName]]] = defaultdict(dict)
-    for team_id, person_id, day, window in await tx.area_checkins(ids, first, last):
+    for team_id, person_id, day, window, _ in await tx.area_checkins(ids, first, last):
         checked[(team_id, person_id)].setdefault(day, set()).add(window)  # type: ignore[arg-type]
     leaves = defaultdict(list)
     for leave in await tx.area_leave(ids, first, last):

@@ -10,8 +10,8 @@ Each function is one transaction; what must be sent is returned for the handler 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Literal
 
 from rules import access
@@ -33,6 +33,7 @@ class RequestView:
     member: Person
     team: Team
     decided_by: Person | None = None
+    attempt: Checkin | None = None  # a field check-in's point, refused as outside
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ async def _view(tx: Tx, request: CheckinRequest) -> RequestView:
         await tx.get_person(request.person_id),
         await tx.get_team(request.team_id),
         decided_by,
+        await tx.get_checkin(request.attempt_id) if request.attempt_id else None,
     )
 
 
@@ -192,7 +194,7 @@ async def decide(
         outcome: Literal["approved", "rejected", "counted"] = "approved" if approve else "rejected"
         made: Checkin | None = None
         if approve:
-            made = await tx.record_checkin(_made_up(request, now))
+            made = await tx.record_checkin(await _counted_row(tx, request, now))
             if made is None:  # the window counted meanwhile (a restored check-in)
                 outcome = "counted"
         state = {"approved": "approved", "rejected": "rejected", "counted": "cancelled"}[outcome]
@@ -218,7 +220,25 @@ async def decide(
         )
 
 
-def _made_up(request: CheckinRequest, now: datetime) -> Checkin:
+async def _counted_row(tx: Tx, request: CheckinRequest, now: datetime) -> Checkin:
+    """The check-in a decided request becomes: a make-up has no point; a field check-in is
+    the refused point itself, with its distance to the nearest site."""
+    if request.kind == "field":
+        attempt = await tx.get_checkin(request.attempt_id) if request.attempt_id else None
+        assert attempt is not None  # the request was made from it
+        return replace(
+            attempt,
+            id=0,
+            source="field",
+            outcome="checkin",
+            reason=None,
+            flags=("field",),
+            sent_at=attempt.sent_at,
+            received_at=now,
+            annulled_at=None,
+            annulled_by=None,
+            annul_note=None,
+        )
     return Checkin(
         person_id=request.person_id,
         team_id=request.team_id,
@@ -242,6 +262,110 @@ def _made_up(request: CheckinRequest, now: datetime) -> Checkin:
         sent_at=now,
         received_at=now,
     )
+
+
+# ---------------------------------------------------------------------- field check-ins
+FIELD = "field"  # the pending input: the reason for a field check-in
+FIELD_WAIT = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class FieldPrompt:
+    attempt: Checkin
+    member: Person
+
+
+async def start_field(
+    store: Store, now: datetime, user: TgUser, chat_id: int, attempt_id: int
+) -> FieldPrompt | Problem:
+    """The member pressed "check in as field work" under a refusal: ask for the reason."""
+    async with store.transaction() as tx:
+        person = await ensure_person(tx, user, now)
+        attempt = await tx.get_checkin(attempt_id)
+        if attempt is None or attempt.person_id != person.id:
+            return Problem("field.err.not_yours")
+        team = await tx.get_team(attempt.team_id) if attempt.team_id else None
+        if team is None or not rules.field_offered(await policy_for(tx, team), attempt):
+            return Problem("field.err.not_offered")
+        problem = await _field_blocked(tx, attempt)
+        if problem is not None:
+            return problem
+        await tx.set_pending(
+            chat_id, person.id, FIELD, {"attempt": attempt.id}, now, now + FIELD_WAIT
+        )
+        return FieldPrompt(attempt, person)
+
+
+async def _field_blocked(tx: Tx, attempt: Checkin) -> Problem | None:
+    assert attempt.team_id is not None and attempt.window is not None
+    if await tx.window_checkin(
+        attempt.person_id, attempt.team_id, attempt.local_date, attempt.window
+    ):
+        return Problem("makeup.err.counted", {"window": attempt.window})
+    waiting = await tx.pending_checkin_request(
+        attempt.person_id, attempt.team_id, attempt.local_date, attempt.window
+    )
+    if waiting is not None:
+        return Problem("field.err.waiting", {"id": waiting.id})
+    return None
+
+
+@dataclass(frozen=True)
+class FieldCounted:
+    """Counted at once (the county's ``field=count``)."""
+
+    view: RequestView
+    checkin: Checkin
+
+
+async def give_field_reason(
+    store: Store,
+    now: datetime,
+    user: TgUser,
+    chat_id: int,
+    text: str,
+    photo_file_id: str | None,
+    default_lang: str,
+) -> Asked | FieldCounted | Problem | None:
+    """A typed reason (or a photo's caption) for a field check-in asked for in this chat;
+    None when nothing was asked (the message is someone else's business)."""
+    async with store.transaction() as tx:
+        person = await tx.get_person_by_tg(user.id)
+        pending = await tx.take_pending(chat_id, person.id, FIELD, now) if person else None
+        if person is None or pending is None:
+            return None
+        attempt = await tx.get_checkin(int(pending.payload["attempt"]))
+        assert attempt is not None and attempt.team_id is not None and attempt.window
+        reason = text.strip()
+        if not reason:
+            # A photo alone: keep asking, so the words can follow it.
+            await tx.set_pending(chat_id, person.id, FIELD, pending.payload, now, now + FIELD_WAIT)
+            return Problem("field.err.reason")
+        problem = await _field_blocked(tx, attempt)
+        if problem is not None:
+            return problem
+        team = await tx.get_team(attempt.team_id)
+        policy = await policy_for(tx, team)
+        level = rules.field_level(policy, attempt.distance_m)
+        deciders: list[Person] = []
+        if level is not None:
+            level, deciders = await _deciders(tx, team, level, person.id)
+            if not deciders:
+                return Problem("makeup.err.no_approver")
+        request = await tx.create_checkin_request(
+            "field", person.id, team.id, attempt.local_date, attempt.window, reason,
+            level or "leader", chat_id, now, attempt_id=attempt.id, photo_file_id=photo_file_id,
+        )  # fmt: skip
+        if request is None:
+            return Problem("field.err.waiting", {"id": 0})
+        if level is not None:
+            return await _asked(tx, request, default_lang, again=False)
+        made = await tx.record_checkin(await _counted_row(tx, request, now))
+        assert made is not None  # _field_blocked found the window free in this transaction
+        await tx.decide_checkin_request(request, "approved", None, now, "counted", made)
+        decided = await tx.get_checkin_request(request.id)
+        assert decided is not None
+        return FieldCounted(await _view(tx, decided), made)
 
 
 # ---------------------------------------------------------------------- corrections

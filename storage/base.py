@@ -216,6 +216,7 @@ class Tx(Protocol):
         chat_id: int,
         now: datetime,
         attempt_id: int | None = None,
+        photo_file_id: str | None = None,
     ) -> CheckinRequest | None: ...
     async def get_checkin_request(self, request_id: int) -> CheckinRequest | None: ...
     async def pending_checkin_request(
@@ -228,7 +229,7 @@ class Tx(Protocol):
         self,
         request: CheckinRequest,
         state: str,
-        actor_id: int,
+        actor_id: int | None,
         now: datetime,
         note: str | None = None,
         checkin: Checkin | None = None,
@@ -415,7 +416,7 @@ class Tx(Protocol):
     ) -> list[tuple[int, int, str, int]]: ...
     async def area_checkins(
         self, team_ids: Sequence[int], first: date, last: date
-    ) -> list[tuple[int, int, date, str]]: ...
+    ) -> list[tuple[int, int, date, str, str]]: ...
     async def area_log_days(
         self, team_ids: Sequence[int], first: date, last: date
     ) -> list[tuple[int, int, date]]: ...

@@ -170,6 +170,7 @@ class CheckinRequest:
     decided_by: int | None = None
     note: str | None = None
     checkin_id: int | None = None
+    photo_file_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from storage.sqlite_base import SqliteQueries, from_db, to_db
 
 _COLUMNS = (
     "id, kind, person_id, team_id, local_date, window_name, reason, attempt_id, level, state,"
-    " chat_id, requested_at, decided_at, decided_by, note, checkin_id"
+    " chat_id, requested_at, decided_at, decided_by, note, checkin_id, photo_file_id"
 )
 
 
@@ -34,6 +34,7 @@ def _request(row: Iterable[Any]) -> CheckinRequest:
         decided_by=r[13],
         note=r[14],
         checkin_id=r[15],
+        photo_file_id=r[16],
     )
 
 
@@ -50,15 +51,16 @@ class RequestQueries(SqliteQueries):
         chat_id: int,
         now: datetime,
         attempt_id: int | None = None,
+        photo_file_id: str | None = None,
     ) -> CheckinRequest | None:
         """A new pending request; None when one for that window is already waiting."""
         cur = await self._run(
             """INSERT INTO checkin_requests (kind, person_id, team_id, local_date, window_name,
-                   reason, attempt_id, level, chat_id, requested_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   reason, attempt_id, photo_file_id, level, chat_id, requested_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT DO NOTHING""",
-            (kind, person_id, team_id, day.isoformat(), window, reason, attempt_id, level,
-             chat_id, to_db(now)),
+            (kind, person_id, team_id, day.isoformat(), window, reason, attempt_id,
+             photo_file_id, level, chat_id, to_db(now)),
         )  # fmt: skip
         if cur.rowcount == 0:
             return None
@@ -101,7 +103,7 @@ class RequestQueries(SqliteQueries):
         self,
         request: CheckinRequest,
         state: str,
-        actor_id: int,
+        actor_id: int | None,
         now: datetime,
         note: str | None = None,
         checkin: Checkin | None = None,

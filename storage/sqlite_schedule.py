@@ -203,33 +203,35 @@ class ScheduleQueries(SqliteQueries):
 
     async def area_checkins(
         self, team_ids: Sequence[int], first: date, last: date
-    ) -> list[tuple[int, int, date, str]]:
-        """Counted check-ins as (team, person, day, window)."""
+    ) -> list[tuple[int, int, date, str, str]]:
+        """Counted check-ins as (team, person, day, window, source)."""
         found = []
         for chunk in chunks(list(team_ids)):
             rows = await self._all(
-                f"""SELECT team_id, person_id, local_date, window_name FROM checkins
+                f"""SELECT team_id, person_id, local_date, window_name, source FROM checkins
                     WHERE outcome = 'checkin' AND annulled_at IS NULL
                       AND local_date BETWEEN ? AND ?
                       AND team_id IN ({marks(len(chunk))})""",
                 (first.isoformat(), last.isoformat(), *chunk),
             )
-            found += [(r[0], r[1], date.fromisoformat(r[2]), r[3]) for r in rows]
+            found += [(r[0], r[1], date.fromisoformat(r[2]), r[3], r[4]) for r in rows]
         return found
 
     async def area_exceptions(
         self, team_ids: Sequence[int], first: date, last: date
     ) -> list[tuple[int, int, str, int]]:
-        """Per member, the made-up check-ins that count and the annulled ones, as (team,
-        person, ``made_up`` or ``annulled``, how many)."""
+        """Per member, the field and made-up check-ins that count and the annulled ones, as
+        (team, person, ``field``, ``made_up`` or ``annulled``, how many)."""
         found = []
         for chunk in chunks(list(team_ids)):
             rows = await self._all(
                 f"""SELECT team_id, person_id,
-                           CASE WHEN annulled_at IS NULL THEN 'made_up' ELSE 'annulled' END,
+                           CASE WHEN annulled_at IS NOT NULL THEN 'annulled'
+                                WHEN source = 'field' THEN 'field' ELSE 'made_up' END,
                            COUNT(*)
                     FROM checkins
-                    WHERE outcome = 'checkin' AND (source = 'makeup' OR annulled_at IS NOT NULL)
+                    WHERE outcome = 'checkin'
+                      AND (source IN ('makeup', 'field') OR annulled_at IS NOT NULL)
                       AND local_date BETWEEN ? AND ? AND team_id IN ({marks(len(chunk))})
                     GROUP BY 1, 2, 3""",
                 (first.isoformat(), last.isoformat(), *chunk),

@@ -139,6 +139,20 @@ def test_a_weeks_picture_says_what_when_and_who_in_chinese_in_real_glyphs() -> N
     assert english.of("key") == ["present", "present, stayed the night", "leave", "absent"]
 
 
+def test_field_and_made_up_days_have_their_own_colour_and_key() -> None:
+    wang = MemberRecord(
+        1, "王伟", None, {d: BOTH for d in SO_FAR},
+        field_days={DAYS[1]}, made_up_days={DAYS[2], DAYS[3]},
+    )  # fmt: skip
+    digest = _digest("team", "HZ-001 上坝", {_village(1, "上坝"): [wang]})
+    assert digest.teams[0].members[0].days[:4] == ("present", "field", "made_up", "made_up")
+    png, drawing = chart.grid_png(text.chart_words("zh", digest), digest.days, digest.teams)
+    assert drawing.of("key")[4:] == ["在岗（外勤）", "在岗（补卡）"]
+    seen = _colours(png)
+    field, made_up = seen[_rgb(chart.COLOURS["field"])], seen[_rgb(chart.COLOURS["made_up"])]
+    assert made_up - chart.SWATCH**2 == 2 * (field - chart.SWATCH**2) > 0
+
+
 def test_a_months_columns_carry_day_numbers_and_weekdays() -> None:
     november = [date(2026, 11, d) for d in range(1, 31)]
     digest = _digest(

@@ -379,7 +379,10 @@ async def test_rules_show_the_teams_attendance_rules(team: BotHarness) -> None:
         "At most 30 days per request; sick leave up to 2 days back; approvers reminded after 12 h",
         "Official business is excused leave",
         "Make-ups: up to 3 days back, 3 a month, decided by the team leader",
-        "A member with 3 made-up or annulled check-ins in a digest's period needs attention there",
+        "Field check-ins (outside every site, with a reason): decided by the team leader; further"
+        " than 20 km, by the township",
+        "A member with 3 field, made-up or annulled check-ins in a digest's period needs"
+        " attention there",
         "Reminders — a window opens: on; before it closes: 30 min; work log: 20:30;"
         " before the month ends: 5 days.",
         "Digests: weekly on Monday at 08:00; the monthly report on the 1st at the same time.",

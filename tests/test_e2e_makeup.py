@@ -90,14 +90,14 @@ async def test_a_made_up_morning_is_decided_in_the_group_and_counts_as_made_up(
     me = await ask(server, GROUP, MEMBER, "/me")
     lines = me.content.splitlines()
     assert "Today: morning (made up)" in lines
-    assert "This month: 1 made up, 0 annulled" in lines
+    assert "This month: 1 made up" in lines
     assert lines[1].startswith("Days present: 1 of ")
     # One made-up check-in is no pattern; at the county's threshold the member is listed.
     assert (await run_cli(county.settings, "rules", "--county", "Huize", "exceptions=1"))[0] == 0
     digest = await ask(server, GROUP, LEADER, "/digest this")
     wang = next(line for line in digest.content.splitlines() if line.startswith("• Wang"))
     assert "1 days present" in wang or "1 day present" in wang
-    assert "· 1 made up, 0 annulled" in wang
+    assert wang.endswith(" · 1 made up")
     made = [c for c in await _checkins(county, MEMBER) if c.source == "makeup"]
     assert [(c.window, c.flags, c.latitude, c.counts) for c in made] == [
         ("morning", ("made_up",), None, True)
@@ -191,7 +191,7 @@ async def test_a_county_admin_annuls_a_false_check_in_and_restores_it(
     me = await ask(server, GROUP, MEMBER, "/me")
     lines = me.content.splitlines()
     assert lines[1].startswith("Days present: 0 of ")
-    assert "This month: 0 made up, 1 annulled" in lines
+    assert "This month: 1 annulled" in lines
     assert any(line.startswith("Today: evening ") and "(annulled)" in line for line in lines)
     twice = await ask(server, ADMIN, ADMIN, f"/checkin annul {checkin.id} again")
     assert twice.content == f"Check-in #{checkin.id} is annulled already."

@@ -196,7 +196,10 @@ async def test_every_cell_of_the_buttons_rows(
     made_up = await server.wait_for(
         lambda m: any(b["callback_data"] == "v1:mk:1:a" for b in m.buttons)
     )
-    harmless = {"lg": f"v1:lg:{_log_id(logged.content)}:p:0", "ld": "v1:ld:n"}
+    # A point outside every site (refused, check-in #1): its field-work button.
+    await server.send_location(GROUP, MEMBER, 25.6, 103.2, horizontal_accuracy=10)
+    outside = await server.wait_for(lambda m: m.chat_id == GROUP and "km from" in m.content)
+    harmless = {"lg": f"v1:lg:{_log_id(logged.content)}:p:0", "ld": "v1:ld:n", "fd": "v1:fd:1"}
     deciding = {"lv a": "v1:lv:1:a", "lv r": "v1:lv:1:r", "lv c": "v1:lv:1:c", "mk": "v1:mk:1:a"}
     walked = 0
     for key, rule in permissions.BUTTONS.items():
@@ -205,7 +208,7 @@ async def test_every_cell_of_the_buttons_rows(
             data = harmless.get(key) or deciding[key]
             if key in deciding and not refused:
                 continue
-            on = {"ld": asked, "lg": logged, "mk": made_up}.get(key, copy)
+            on = {"ld": asked, "lg": logged, "mk": made_up, "fd": outside}.get(key, copy)
             answer = await press(server, user, on, data)
             alert = t("en", rule.group_refusal)
             if refused:

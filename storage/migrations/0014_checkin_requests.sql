@@ -71,13 +71,14 @@ CREATE TABLE checkin_requests (
     window_name   TEXT NOT NULL,
     reason        TEXT NOT NULL,
     attempt_id    INTEGER REFERENCES checkins(id),  -- field: the point refused as outside
+    photo_file_id TEXT,  -- field: a photo sent with the reason (Telegram's file_id)
     level         TEXT NOT NULL CHECK (level IN ('leader', 'township', 'county')),
     state         TEXT NOT NULL DEFAULT 'pending'
                   CHECK (state IN ('pending', 'approved', 'rejected', 'cancelled')),
     chat_id       INTEGER NOT NULL,  -- where it was asked
     requested_at  TEXT NOT NULL,
     decided_at    TEXT,
-    decided_by    INTEGER REFERENCES people(id),
+    decided_by    INTEGER REFERENCES people(id),  -- NULL: counted at once by the county's rule
     note          TEXT,
     checkin_id    INTEGER REFERENCES checkins(id)  -- the check-in it became
 );
