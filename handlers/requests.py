@@ -88,6 +88,8 @@ def request_text(lang: str, view: RequestView) -> str:
         by = view.decided_by.display_name if view.decided_by else ""
         state = f"{r.kind}.state.approved" if r.state == "approved" else f"makeup.state.{r.state}"
         lines.append(t(lang, state, by=by))
+        if r.state == "rejected" and r.note:
+            lines.append(t(lang, "leave.reason_given", note=r.note))
     return "\n".join(lines)
 
 
@@ -189,21 +191,28 @@ async def _after(context: CunbotContext, decided: Decided) -> None:
         )
     r = decided.view.request
     member = decided.member
-    where = r.chat_id if r.chat_id < 0 or member.reachable else None
-    if where is None:
-        return
-    lang = decided.group_lang if where < 0 else member.lang
     by = decided.view.decided_by.display_name if decided.view.decided_by else ""
-    text = t(
-        lang,
-        f"{r.kind}.notice_{decided.outcome}",
-        id=r.id,
-        name=decided.view.member.display_name,
-        day=_day(lang, r.day),
-        window=t(lang, f"window.{r.window}"),
-        by=by,
-    )
-    await context.say(outbox.message(where, text, gather=where < 0))
+    # The group hears the decision; a rejection's reason goes to the member privately (or
+    # there, if they asked privately), as leave does.
+    reason = r.state == "rejected" and bool(r.note)
+    chats: list[tuple[int, str, bool]] = []
+    if r.chat_id < 0:
+        chats.append((r.chat_id, decided.group_lang, False))
+    if member.reachable and (r.chat_id > 0 or reason):
+        chats.append((member.person.tg_user_id, member.lang, reason))
+    for chat, lang, with_reason in chats:
+        text = t(
+            lang,
+            f"{r.kind}.notice_{decided.outcome}",
+            id=r.id,
+            name=decided.view.member.display_name,
+            day=_day(lang, r.day),
+            window=t(lang, f"window.{r.window}"),
+            by=by,
+        )
+        if with_reason:
+            text += "\n" + t(lang, "leave.reason_given", note=r.note)
+        await context.say(outbox.message(chat, text, gather=chat < 0))
 
 
 async def _pressed(
@@ -229,16 +238,35 @@ async def on_button(update: Update, context: CunbotContext) -> None:
     if pressed is None:
         return
     number, action = pressed
-    approve = action == "a"
-    decided = await requests.decide(
-        context.store, context.now(), tg_user(update), number, approve, context.settings.lang
-    )
+    user, now = tg_user(update), context.now()
+    if action == "r":
+        chat_id, private = button_chat(update)
+        view = await requests.ask_reject_reason(context.store, now, user, chat_id, number)
+        if isinstance(view, Problem):
+            await context.answer(update, t(lang, view.key, **view.params), alert=True)
+            return
+        await context.answer(update, t(lang, "leave.answer_reason"))
+        r = view.request
+        params = _params(lang, r)
+        prompt = t(lang, f"{r.kind}.ask_reject_reason", name=view.member.display_name, **params)
+        if not private:
+            prompt = f"{_mention(update)} {prompt}"
+        await context.say(outbox.message(chat_id, prompt, markup=ForceReply(selective=True)))
+        return
+    decided = await requests.approve(context.store, now, user, number, context.settings.lang)
     if isinstance(decided, Problem):
         await context.answer(update, t(lang, decided.key, **decided.params), alert=True)
         return
     kind = decided.view.request.kind
     await context.answer(update, t(lang, f"{kind}.answer_{decided.outcome}", id=number))
     await _after(context, decided)
+
+
+def _mention(update: Update) -> str:
+    """Names the presser a group prompt is for: a selective ForceReply reaches only them."""
+    user = update.effective_user
+    assert user is not None
+    return f"@{user.username}" if user.username else user.first_name
 
 
 async def correct_command(update: Update, context: CunbotContext) -> None:
@@ -302,17 +330,29 @@ async def on_field_button(update: Update, context: CunbotContext) -> None:
         distance=distance_text(lang, a.distance_m or 0.0),
     )
     if not private:
-        user = query.from_user
-        text = f"{'@' + user.username if user.username else user.first_name} {text}"
+        text = f"{_mention(update)} {text}"
     await context.say(outbox.message(chat_id, text, markup=ForceReply(selective=True)))
 
 
-async def field_reason(update: Update, context: CunbotContext) -> None:
-    """A reason typed (or a photo with its caption) after "check in as field work". Runs
-    before the other text handlers; anything else passes on untouched."""
+async def typed_reason(update: Update, context: CunbotContext) -> None:
+    """A reason typed after Reject, or (possibly as a photo's caption) after "check in as
+    field work". Runs before the other text handlers; anything else passes on untouched."""
     message = message_of(update)
     if update.effective_user is None or message.sender_chat is not None:
         return
+    if message.text:
+        rejected = await requests.reject_with_reason(
+            context.store, context.now(), tg_user(update), message.chat_id, message.text,
+            context.settings.lang,
+        )  # fmt: skip
+        if isinstance(rejected, Problem):
+            await reply_problem(update, context, rejected)
+            raise ApplicationHandlerStop
+        if rejected is not None:
+            await _after(context, rejected)
+            r = rejected.view.request
+            await reply(update, context, "makeup.rejected_done", id=r.id)
+            raise ApplicationHandlerStop
     photo = message.photo[-1].file_id if message.photo else None
     found = await requests.give_field_reason(
         context.store,
@@ -344,7 +384,7 @@ def register(app: Application) -> None:
     # not a field check-in's reason).
     app.add_handler(
         MessageHandler(
-            NEW_MESSAGES & ~filters.COMMAND & (filters.TEXT | filters.PHOTO), field_reason
+            NEW_MESSAGES & ~filters.COMMAND & (filters.TEXT | filters.PHOTO), typed_reason
         ),
         group=-1,
     )

@@ -166,58 +166,113 @@ async def record_sent(
             await tx.add_request_message(request_id, person_id, chat_id, row)
 
 
-async def decide(
-    store: Store,
-    now: datetime,
-    user: TgUser,
-    request_id: int,
-    approve: bool,
-    default_lang: str,
+async def _authorise(tx: Tx, request: CheckinRequest, person: Person) -> Problem | None:
+    if person.id == request.person_id:
+        return Problem("makeup.err.own")
+    if request.state != "pending":
+        return Problem(f"makeup.err.already_{request.state}")
+    team = await tx.get_team(request.team_id)
+    roles = await tx.active_roles(person.id)
+    # The level asked decides, and so may the one above it (a coordinator may always
+    # decide for the township's teams).
+    if not access.may_decide_leave(roles, scope_of(team), request.level, True):
+        level: Level = request.level  # type: ignore[assignment]
+        deciders = await approvers_at(tx, team, level, request.person_id)
+        names = ", ".join(p.display_name for p in deciders)
+        return Problem("makeup.err.not_approver", {"names": names})
+    return None
+
+
+async def approve(
+    store: Store, now: datetime, user: TgUser, request_id: int, default_lang: str
 ) -> Decided | Problem:
     async with store.transaction() as tx:
         request = await tx.get_checkin_request(request_id)
         if request is None:
             return Problem("makeup.err.unknown")
         person = await ensure_person(tx, user, now)
-        if person.id == request.person_id:
-            return Problem("makeup.err.own")
-        if request.state != "pending":
-            return Problem(f"makeup.err.already_{request.state}")
-        team = await tx.get_team(request.team_id)
-        roles = await tx.active_roles(person.id)
-        # The level asked decides, and so may the one above it (a coordinator may always
-        # decide for the township's teams).
-        if not access.may_decide_leave(roles, scope_of(team), request.level, True):
-            deciders = await approvers_at(tx, team, request.level, request.person_id)  # type: ignore[arg-type]
-            names = ", ".join(p.display_name for p in deciders)
-            return Problem("makeup.err.not_approver", {"names": names})
-        outcome: Literal["approved", "rejected", "counted"] = "approved" if approve else "rejected"
-        made: Checkin | None = None
-        if approve:
-            made = await tx.record_checkin(await _counted_row(tx, request, now))
-            if made is None:  # the window counted meanwhile (a restored check-in)
-                outcome = "counted"
-        state = {"approved": "approved", "rejected": "rejected", "counted": "cancelled"}[outcome]
-        note = "counted already" if outcome == "counted" else None
-        if not await tx.decide_checkin_request(request, state, person.id, now, note, made):
-            return Problem("makeup.err.already_approved")
-        decided = await tx.get_checkin_request(request.id)
-        assert decided is not None
-        view = await _view(tx, decided)
-        copies = []
-        for holder, chat, message, row in await tx.request_messages(request.id):
-            if holder is None:
-                lang = await group_lang(tx, team, default_lang)
-            else:
-                lang = await lang_of(tx, await tx.get_person(holder), default_lang)
-            copies.append((holder, chat, message, row, lang))
-        return Decided(
-            outcome,
-            view,
-            tuple(copies),
-            Recipient(view.member, await lang_of(tx, view.member, default_lang)),
-            await group_lang(tx, team, default_lang),
-        )
+        problem = await _authorise(tx, request, person)
+        if problem is not None:
+            return problem
+        return await _decide(tx, now, person, request, True, None, default_lang)
+
+
+async def ask_reject_reason(
+    store: Store, now: datetime, user: TgUser, chat_id: int, request_id: int
+) -> RequestView | Problem:
+    """A Reject press: the next text this person sends here is the reason (the member is
+    told it; a rejection without one leaves them guessing)."""
+    async with store.transaction() as tx:
+        request = await tx.get_checkin_request(request_id)
+        if request is None:
+            return Problem("makeup.err.unknown")
+        person = await ensure_person(tx, user, now)
+        problem = await _authorise(tx, request, person)
+        if problem is not None:
+            return problem
+        payload = {"request_id": request.id}
+        await tx.set_pending(chat_id, person.id, REJECT, payload, now, now + REJECT_WAIT)
+        return await _view(tx, request)
+
+
+async def reject_with_reason(
+    store: Store, now: datetime, user: TgUser, chat_id: int, text: str, default_lang: str
+) -> Decided | Problem | None:
+    """The reason typed after Reject; None when no rejection waits for one here."""
+    async with store.transaction() as tx:
+        person = await tx.get_person_by_tg(user.id)
+        pending = await tx.take_pending(chat_id, person.id, REJECT, now) if person else None
+        if person is None or pending is None:
+            return None
+        note = text.strip()
+        if not note:
+            return Problem("leave.err.no_reject_reason")
+        request = await tx.get_checkin_request(int(pending.payload["request_id"]))
+        assert request is not None
+        problem = await _authorise(tx, request, person)
+        if problem is not None:
+            return problem
+        return await _decide(tx, now, person, request, False, note, default_lang)
+
+
+async def _decide(
+    tx: Tx,
+    now: datetime,
+    person: Person,
+    request: CheckinRequest,
+    approve: bool,
+    note: str | None,
+    default_lang: str,
+) -> Decided | Problem:
+    team = await tx.get_team(request.team_id)
+    outcome: Literal["approved", "rejected", "counted"] = "approved" if approve else "rejected"
+    made: Checkin | None = None
+    if approve:
+        made = await tx.record_checkin(await _counted_row(tx, request, now))
+        if made is None:  # the window counted meanwhile (a restored check-in)
+            outcome = "counted"
+    state = {"approved": "approved", "rejected": "rejected", "counted": "cancelled"}[outcome]
+    note = "counted already" if outcome == "counted" else note
+    if not await tx.decide_checkin_request(request, state, person.id, now, note, made):
+        return Problem("makeup.err.already_approved")
+    decided = await tx.get_checkin_request(request.id)
+    assert decided is not None
+    view = await _view(tx, decided)
+    copies = []
+    for holder, chat, message, row in await tx.request_messages(request.id):
+        if holder is None:
+            lang = await group_lang(tx, team, default_lang)
+        else:
+            lang = await lang_of(tx, await tx.get_person(holder), default_lang)
+        copies.append((holder, chat, message, row, lang))
+    reachable = view.member.id in await tx.privately_reachable([view.member.id])
+    return Decided(
+        outcome,
+        view,
+        tuple(copies),
+        Recipient(view.member, await lang_of(tx, view.member, default_lang), reachable),
+        await group_lang(tx, team, default_lang),
+    )
 
 
 async def _counted_row(tx: Tx, request: CheckinRequest, now: datetime) -> Checkin:
@@ -266,6 +321,8 @@ async def _counted_row(tx: Tx, request: CheckinRequest, now: datetime) -> Checki
 
 # ---------------------------------------------------------------------- field check-ins
 FIELD = "field"  # the pending input: the reason for a field check-in
+REJECT = "checkin_request_reject"  # the pending input: why a request is rejected
+REJECT_WAIT = timedelta(minutes=30)
 FIELD_WAIT = timedelta(minutes=30)
 
 

@@ -120,9 +120,13 @@ async def test_a_rejected_field_check_in_does_not_count(
     copy = await server.wait_for(
         lambda m: any(b["callback_data"] == "v1:mk:1:r" for b in m.buttons)
     )
-    assert (await press(server, LEADER, copy, "v1:mk:1:r"))["text"] == (
-        "Field check-in #1 rejected."
-    )
+    answer = await press(server, LEADER, copy, "v1:mk:1:r")
+    assert answer["text"] == "Write the reason for rejecting, in one message."
+    await server.wait_for(lambda m: m.chat_id == GROUP and "Why is field check-in #1" in m.content)
+    done = await ask(server, GROUP, LEADER, "the market is not field work")
+    assert done.content == "Rejected, and the reason sent: #1."
+    notice = await server.wait_for(lambda m: m.chat_id == GROUP and "rejected by Li" in m.content)
+    assert "market" not in notice.content  # the reason goes to the member, not the group
     me = await ask(server, GROUP, MEMBER, "/me")
     assert me.content.splitlines()[1].startswith("Days present: 0 of ")
 

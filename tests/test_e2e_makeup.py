@@ -155,11 +155,23 @@ async def test_a_leaders_own_make_up_goes_to_the_township(
     copy = await _copy(server, COORD, 1)
     assert copy.content.splitlines()[-1] == "Waiting for the township coordinator."
     answer = await press(server, COORD, copy, "v1:mk:1:r")
-    assert answer["text"] == "Make-up #1 rejected."
+    assert answer["text"] == "Write the reason for rejecting, in one message."
+    prompt = await server.wait_for(lambda m: m.chat_id == COORD and "rejected?" in m.content)
+    assert prompt.content == (
+        "Why is make-up #1 (Li, morning of Mon, Nov 23) rejected? Reply with the reason; the"
+        " member will see it."
+    )
+    done = await ask(server, COORD, COORD, "the county meeting was in the afternoon")
+    assert done.content == "Rejected, and the reason sent: #1."
     notice = await server.wait_for(
         lambda m: m.chat_id == GROUP and "rejected by Zhang" in m.content
     )
+    # The group hears the decision, not the township's reason.
     assert notice.content == "❌ Li's make-up #1, morning of Mon, Nov 23, rejected by Zhang."
+    edited = await server.wait_for(
+        lambda m: m.message_id == copy.message_id and m.chat_id == COORD and "❌" in m.content
+    )
+    assert edited.content.splitlines()[-1] == "Reason: the county meeting was in the afternoon"
     me = await ask(server, GROUP, LEADER, "/me")
     assert me.content.splitlines()[1].startswith("Days present: 0 of ")
 
