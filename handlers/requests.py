@@ -40,6 +40,7 @@ from services.requests import Asked, Decided, RequestView
 from storage.models import CheckinRequest
 
 DECIDE = "mk"
+CANCEL_WORDS = ("cancel", "撤回", "取消")
 FIELD = "fd"
 
 
@@ -87,6 +88,8 @@ def request_text(lang: str, view: RequestView) -> str:
     else:
         by = view.decided_by.display_name if view.decided_by else ""
         state = f"{r.kind}.state.approved" if r.state == "approved" else f"makeup.state.{r.state}"
+        if r.state == "cancelled" and r.note == "withdrawn":
+            state = "makeup.state.withdrawn"
         lines.append(t(lang, state, by=by))
         if r.state == "rejected" and r.note:
             lines.append(t(lang, "leave.reason_given", note=r.note))
@@ -143,6 +146,18 @@ async def makeup_command(update: Update, context: CunbotContext) -> None:
     """``/makeup <day> <window> <reason>``: ask to set a missed window right."""
     message = message_of(update)
     lang = await context.lang(update)
+    words = list(context.args or [])
+    if words and words[0].lower() in CANCEL_WORDS:
+        cancelled = await requests.cancel(
+            context.store, context.now(), tg_user(update), message.chat_id,
+            not in_group(update), words[1:], context.settings.lang,
+        )  # fmt: skip
+        if isinstance(cancelled, Problem):
+            await reply_problem(update, context, cancelled)
+            return
+        await _after(context, cancelled)
+        await reply(update, context, "makeup.cancelled", id=cancelled.view.request.id)
+        return
     asked = await requests.ask_makeup(
         context.store,
         context.now(),
@@ -191,6 +206,8 @@ async def _after(context: CunbotContext, decided: Decided) -> None:
         )
     r = decided.view.request
     member = decided.member
+    if decided.outcome == "cancelled":
+        return  # the member withdrew it: they are answered where they asked
     by = decided.view.decided_by.display_name if decided.view.decided_by else ""
     # The group hears the decision; a rejection's reason goes to the member privately (or
     # there, if they asked privately), as leave does.

@@ -108,6 +108,13 @@ TABLE: dict[str, Rule] = {
         "makeup.err.not_member",
         note="one's own missed window",
     ),
+    "makeup cancel": Rule(
+        _TEAM,
+        _TEAM,
+        "makeup.err.not_member",
+        "makeup.err.not_member",
+        note="one's own waiting request",
+    ),
     "leaves": Rule(_ALL, _ALL, "", "", note="one's own; in the group, the team's for overseers"),
     "log": Rule(_TEAM, _TEAM, "log.err.not_member", "log.err.not_member"),
     "log history": Rule(

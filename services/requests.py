@@ -50,7 +50,7 @@ class Asked:
 
 @dataclass(frozen=True)
 class Decided:
-    outcome: Literal["approved", "rejected", "counted"]
+    outcome: Literal["approved", "rejected", "counted", "cancelled"]
     view: RequestView
     # (person or None for a group, chat, message id if known, outbox row, language)
     copies: tuple[tuple[int | None, int, int | None, int, str], ...]
@@ -166,6 +166,44 @@ async def record_sent(
             await tx.add_request_message(request_id, person_id, chat_id, row)
 
 
+async def cancel(
+    store: Store,
+    now: datetime,
+    user: TgUser,
+    chat_id: int,
+    private: bool,
+    words: list[str],
+    default_lang: str,
+) -> Decided | Problem:
+    """``/makeup cancel [id]``: the member withdraws a request still waiting (the latest if
+    no id is given). Every copy then says so and its buttons go."""
+    async with store.transaction() as tx:
+        person = await ensure_person(tx, user, now)
+        team = await member_team(tx, person, chat_id, private)
+        if isinstance(team, Problem):
+            return Problem("makeup.err.not_member")
+        today = local_moment(now, team.tz).date()
+        waiting = [
+            r
+            for r in await tx.person_checkin_requests(
+                person.id, today.replace(day=1) - timedelta(days=31), today
+            )
+            if r.state == "pending" and r.team_id == team.id
+        ]
+        if words:
+            number = parse_id(words[0].lstrip("#"))
+            chosen = next((r for r in waiting if r.id == number), None)
+            if chosen is None:
+                return Problem("makeup.err.cancel_which", {"word": words[0]})
+        elif waiting:
+            chosen = waiting[-1]
+        else:
+            return Problem("makeup.err.nothing_to_cancel")
+        if not await tx.decide_checkin_request(chosen, "cancelled", person.id, now, "withdrawn"):
+            return Problem(f"makeup.err.already_{chosen.state}")
+        return await _decided(tx, chosen.id, "cancelled", default_lang)
+
+
 async def _authorise(tx: Tx, request: CheckinRequest, person: Person) -> Problem | None:
     if person.id == request.person_id:
         return Problem("makeup.err.own")
@@ -244,7 +282,6 @@ async def _decide(
     note: str | None,
     default_lang: str,
 ) -> Decided | Problem:
-    team = await tx.get_team(request.team_id)
     outcome: Literal["approved", "rejected", "counted"] = "approved" if approve else "rejected"
     made: Checkin | None = None
     if approve:
@@ -255,11 +292,22 @@ async def _decide(
     note = "counted already" if outcome == "counted" else note
     if not await tx.decide_checkin_request(request, state, person.id, now, note, made):
         return Problem("makeup.err.already_approved")
-    decided = await tx.get_checkin_request(request.id)
+    return await _decided(tx, request.id, outcome, default_lang)
+
+
+async def _decided(
+    tx: Tx,
+    request_id: int,
+    outcome: Literal["approved", "rejected", "counted", "cancelled"],
+    default_lang: str,
+) -> Decided:
+    """A request as decided, with every copy to edit and who to tell, in their languages."""
+    decided = await tx.get_checkin_request(request_id)
     assert decided is not None
+    team = await tx.get_team(decided.team_id)
     view = await _view(tx, decided)
     copies = []
-    for holder, chat, message, row in await tx.request_messages(request.id):
+    for holder, chat, message, row in await tx.request_messages(decided.id):
         if holder is None:
             lang = await group_lang(tx, team, default_lang)
         else:

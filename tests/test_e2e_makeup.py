@@ -110,6 +110,25 @@ async def test_a_made_up_morning_is_decided_in_the_group_and_counts_as_made_up(
     assert counted.content == "That day's morning check-in already counts: nothing to make up."
 
 
+async def test_a_member_withdraws_a_waiting_request(
+    county: BotHarness, server: BotApiServer
+) -> None:
+    nothing = await ask(server, GROUP, MEMBER, "/makeup cancel")
+    assert nothing.content == "You have no make-up or field check-in waiting to withdraw."
+    await ask(server, GROUP, MEMBER, "/makeup today morning phone died")
+    copy = await _copy(server, GROUP, 1)
+    other = await ask(server, GROUP, MEMBER2, "/makeup cancel 1")
+    assert other.content == "No waiting request #1 of yours to withdraw: /makeup cancel [id]."
+    withdrawn = await ask(server, GROUP, MEMBER, "/makeup 撤回")
+    assert withdrawn.content == "Request #1 withdrawn."
+    edited = await server.wait_for(
+        lambda m: m.message_id == copy.message_id and "Withdrawn by Wang." in m.content
+    )
+    assert edited.buttons == []
+    late = await press(server, LEADER, copy, "v1:mk:1:a")
+    assert late == {"text": "This make-up request is closed.", "show_alert": True}
+
+
 async def test_each_limit_is_refused_with_its_reason(
     county: BotHarness, server: BotApiServer
 ) -> None:

@@ -84,6 +84,7 @@ SENT: dict[str, str | None] = {
     "leave": "/leave nonsense",
     "back": "/back",
     "makeup": "/makeup nonsense",
+    "makeup cancel": "/makeup cancel 999",
     "leaves": "/leaves",
     "log": "/log",
     "log history": "/log history 1",
