@@ -113,16 +113,24 @@ def _buttons(lang: str, request_id: int) -> InlineKeyboardMarkup:
     )
 
 
-async def _deliver(context: CunbotContext, asked: Asked) -> list[str]:
+async def deliver(
+    context: CunbotContext, asked: Asked, note_key: str | None = None, hours: int = 0
+) -> list[str]:
     """The request with its buttons: in the team's group for its leaders, privately for a
-    township or county. Returns the names of deciders who cannot be written to."""
+    township or county; ``note_key`` heads a reminder or an escalation. Returns the names of
+    deciders who cannot be written to."""
     view = asked.view
     copies: list[tuple[int | None, int, int]] = []
     missed: list[str] = []
+
+    def note(lang: str) -> str:
+        return t(lang, note_key, hours=hours) + "\n\n" if note_key else ""
+
     if asked.in_group and view.team.chat_id is not None:
         lang = asked.group_lang
         names = t(lang, "sep.list").join(a.person.display_name for a in asked.approvers)
         text = t(lang, "makeup.for_leaders", names=names) + "\n\n" + request_text(lang, view)
+        text = note(lang) + text
         row = await context.say(
             outbox.message(view.team.chat_id, text, markup=_buttons(lang, view.request.id))
         )
@@ -133,7 +141,7 @@ async def _deliver(context: CunbotContext, asked: Asked) -> list[str]:
                 missed.append(approver.person.display_name)
                 continue
             chat = approver.person.tg_user_id
-            text = request_text(approver.lang, view)
+            text = note(approver.lang) + request_text(approver.lang, view)
             row = await context.say(
                 outbox.message(chat, text, markup=_buttons(approver.lang, view.request.id))
             )
@@ -185,7 +193,7 @@ async def _sent(update: Update, context: CunbotContext, lang: str, asked: Asked)
     """Send the copies, then tell the member where the request went (and who cannot be
     written to yet)."""
     r = asked.view.request
-    missed = await _deliver(context, asked)
+    missed = await deliver(context, asked)
     names = t(lang, "sep.list").join(a.person.display_name for a in asked.approvers)
     await reply(update, context, f"{r.kind}.asked.{r.level}", names=names, **_params(lang, r))
     if missed:

@@ -1,5 +1,6 @@
-"""``leave:sweep``: reminds approvers of a request left waiting, asks the level above after
-twice as long, and flags approved leave that ended with no /back.
+"""``leave:sweep``: reminds approvers of a request left waiting (leave, a make-up, a field
+check-in), asks the level above after twice as long, and flags approved leave that ended with
+no /back.
 
 Each reminder, escalation and flag is claimed and its messages written to the outbox in one
 transaction (a store unit), so a restart never repeats one and a crash never drops one."""
@@ -11,8 +12,9 @@ import logging
 from bot import outbox
 from bot.context import CunbotContext
 from bot.i18n import t
+from handlers import requests as request_messages
 from handlers.leave import back_text, deliver
-from services import leave
+from services import leave, requests
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,15 @@ async def sweep_leave(context: CunbotContext) -> None:
             if missed:
                 log.info(
                     "leave #%s: %d approvers cannot be reached", routed.view.leave.id, len(missed)
+                )
+        for nudge in await requests.sweep(context.store, now, context.settings.lang):
+            key = "leave.escalated" if nudge.escalated else "leave.reminder"
+            missed = await request_messages.deliver(context, nudge.asked, key, nudge.hours)
+            if missed:
+                log.info(
+                    "request #%s: %d deciders cannot be reached",
+                    nudge.asked.view.request.id,
+                    len(missed),
                 )
         for overdue in due.overdue:
             view = overdue.view

@@ -19,7 +19,7 @@ from rules import requests as rules
 from rules.checkin import local_moment
 from rules.days import month_bounds
 from rules.ids import parse_id
-from rules.leave import Level, leave_calendar, up
+from rules.leave import Level, escalation_stage, leave_calendar, up
 from rules.problems import Problem
 from services.leave import Recipient, approvers_at, group_lang, lang_of, member_team
 from services.org import TgUser, ensure_person, policy_for, scope_of
@@ -80,9 +80,14 @@ async def _deciders(tx: Tx, team: Team, first: Level, requester: int) -> tuple[L
     return first, []
 
 
-async def _asked(tx: Tx, request: CheckinRequest, default_lang: str, again: bool) -> Asked:
+async def _asked(
+    tx: Tx, request: CheckinRequest, default_lang: str, again: bool, level: Level | None = None
+) -> Asked:
+    """Who decides ``request`` at its level (or at ``level``: the one above, escalated)."""
     view = await _view(tx, request)
-    level: Level = request.level  # type: ignore[assignment]
+    if level is None:
+        level = request.level  # type: ignore[assignment]
+    assert level is not None
     people = await approvers_at(tx, view.team, level, request.person_id)
     reachable = await tx.privately_reachable([p.id for p in people])
     approvers = tuple(
@@ -365,6 +370,44 @@ async def _counted_row(tx: Tx, request: CheckinRequest, now: datetime) -> Checki
         sent_at=now,
         received_at=now,
     )
+
+
+@dataclass(frozen=True)
+class Nudge:
+    """A waiting request's deciders to remind, or the level above to ask."""
+
+    asked: Asked
+    escalated: bool
+    hours: int
+
+
+async def sweep(store: Store, now: datetime, default_lang: str) -> list[Nudge]:
+    """Requests left waiting: after the county's ``leave_remind`` hours their deciders are
+    reminded, after twice as long the level above is asked too (it may always decide).
+    Each is claimed before it is returned, so a second sweep never sends it again."""
+    found: list[Nudge] = []
+    async with store.transaction() as tx:
+        for request in await tx.waiting_checkin_requests():
+            team = await tx.get_team(request.team_id)
+            policy = await policy_for(tx, team)
+            stage = escalation_stage(request.requested_at, now, policy.leave_remind_hours)
+            hours = int((now - request.requested_at).total_seconds() // 3600)
+            if (
+                stage >= 1
+                and request.reminded_at is None
+                and await tx.mark_checkin_request(request, "reminded", now)
+            ):
+                found.append(Nudge(await _asked(tx, request, default_lang, False), False, hours))
+            higher = up(request.level)  # type: ignore[arg-type]
+            if (
+                stage >= 2
+                and request.escalated_at is None
+                and higher is not None
+                and await tx.mark_checkin_request(request, "escalated", now)
+            ):
+                asked = await _asked(tx, request, default_lang, False, higher)
+                found.append(Nudge(asked, True, hours))
+    return found
 
 
 # ---------------------------------------------------------------------- field check-ins

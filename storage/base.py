@@ -225,6 +225,10 @@ class Tx(Protocol):
     async def person_checkin_requests(
         self, person_id: int, first: date, last: date
     ) -> list[CheckinRequest]: ...
+    async def waiting_checkin_requests(self) -> list[CheckinRequest]: ...
+    async def mark_checkin_request(
+        self, request: CheckinRequest, what: str, now: datetime
+    ) -> bool: ...
     async def decide_checkin_request(
         self,
         request: CheckinRequest,

@@ -171,6 +171,8 @@ class CheckinRequest:
     note: str | None = None
     checkin_id: int | None = None
     photo_file_id: str | None = None
+    reminded_at: datetime | None = None
+    escalated_at: datetime | None = None
 
 
 @dataclass(frozen=True)

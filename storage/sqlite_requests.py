@@ -11,7 +11,8 @@ from storage.sqlite_base import SqliteQueries, from_db, to_db
 
 _COLUMNS = (
     "id, kind, person_id, team_id, local_date, window_name, reason, attempt_id, level, state,"
-    " chat_id, requested_at, decided_at, decided_by, note, checkin_id, photo_file_id"
+    " chat_id, requested_at, decided_at, decided_by, note, checkin_id, photo_file_id,"
+    " reminded_at, escalated_at"
 )
 
 
@@ -35,6 +36,8 @@ def _request(row: Iterable[Any]) -> CheckinRequest:
         note=r[14],
         checkin_id=r[15],
         photo_file_id=r[16],
+        reminded_at=from_db(r[17]) if r[17] else None,
+        escalated_at=from_db(r[18]) if r[18] else None,
     )
 
 
@@ -87,6 +90,30 @@ class RequestQueries(SqliteQueries):
             (person_id, team_id, day.isoformat(), window),
         )
         return _request(row) if row else None
+
+    async def waiting_checkin_requests(self) -> list[CheckinRequest]:
+        """Every request still waiting, the longest waiting first."""
+        rows = await self._all(
+            f"""SELECT {_COLUMNS} FROM checkin_requests WHERE state = 'pending'
+                ORDER BY requested_at, id"""
+        )
+        return [_request(r) for r in rows]
+
+    async def mark_checkin_request(self, request: CheckinRequest, what: str, now: datetime) -> bool:
+        """Claim a reminder or an escalation once, while the request still waits."""
+        column = {"reminded": "reminded_at", "escalated": "escalated_at"}[what]
+        cur = await self._run(
+            f"UPDATE checkin_requests SET {column} = ? WHERE id = ? AND {column} IS NULL"
+            " AND state = 'pending'",
+            (to_db(now), request.id),
+        )
+        if cur.rowcount == 0:
+            return False
+        await self._event(
+            f"{request.kind}.{what}", now, None, request.team_id, request_id=request.id,
+            level=request.level,
+        )  # fmt: skip
+        return True
 
     async def person_checkin_requests(
         self, person_id: int, first: date, last: date

@@ -9,8 +9,13 @@ Shanghai: the morning window (06:00–09:00) is over, the evening one (17:00–2
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
 from datetime import date
 
+import pytest
+
+from bot.config import Settings
 from storage.base import Tx
 from storage.models import Checkin
 from tests.botapi_server import BotApiServer, SentMessage
@@ -28,6 +33,12 @@ from tests.conftest import (
     press,
     run_cli,
 )
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return replace(settings, sweep_seconds=0.2)  # the sweep that reminds deciders, often
+
 
 DECIDERS = "Only the team leader, or the township or county above it, decides make-up requests."
 
@@ -238,4 +249,34 @@ async def test_a_county_admin_annuls_a_false_check_in_and_restores_it(
     assert await events_of(county.settings, county.clock, "checkin.") == [
         "checkin.annulled",
         "checkin.restored",
+    ]
+
+
+async def test_a_request_left_waiting_reminds_its_deciders_then_asks_the_township(
+    county: BotHarness, server: BotApiServer
+) -> None:
+    await ask(server, GROUP, MEMBER, "/makeup today morning phone died")
+    await _copy(server, GROUP, 1)
+    county.clock.advance(hours=13)  # the county's leave_remind is 12 h
+    reminder = await server.wait_for(
+        lambda m: m.chat_id == GROUP and m.content.startswith("⏰ Reminder"), timeout=10
+    )
+    assert reminder.content.splitlines()[0] == (
+        "⏰ Reminder: this request has waited 13 h for your decision."
+    )
+    assert [b["callback_data"] for b in reminder.buttons] == ["v1:mk:1:a", "v1:mk:1:r"]
+    assert not any("Make-up #1" in m.content for m in server.messages_to(COORD))
+    county.clock.advance(hours=12)
+    escalated = await server.wait_for(lambda m: m.chat_id == COORD and "Escalated" in m.content)
+    assert escalated.content.startswith("⏫ Escalated to you: this request has waited 25 h")
+    assert (await press(server, COORD, escalated, "v1:mk:1:a"))["text"] == "Make-up #1 approved."
+    await asyncio.sleep(0.6)  # more sweeps: nothing goes twice
+    first_texts = [(m.history[0][0] or "") if m.history else m.content for m in server.sent]
+    reminders = [text for text in first_texts if text.startswith("⏰ Reminder")]
+    assert len(reminders) == 1
+    assert await events_of(county.settings, county.clock, "makeup.") == [
+        "makeup.requested",
+        "makeup.reminded",
+        "makeup.escalated",
+        "makeup.approved",
     ]

@@ -80,10 +80,13 @@ CREATE TABLE checkin_requests (
     decided_at    TEXT,
     decided_by    INTEGER REFERENCES people(id),  -- NULL: counted at once by the county's rule
     note          TEXT,
-    checkin_id    INTEGER REFERENCES checkins(id)  -- the check-in it became
+    checkin_id    INTEGER REFERENCES checkins(id),  -- the check-in it became
+    reminded_at   TEXT,  -- its deciders were reminded (the county's leave_remind hours)
+    escalated_at  TEXT   -- and, after twice as long, the level above was asked too
 );
 CREATE INDEX checkin_requests_person ON checkin_requests (person_id, requested_at);
 CREATE INDEX checkin_requests_team ON checkin_requests (team_id, state);
+CREATE INDEX checkin_requests_waiting ON checkin_requests (requested_at) WHERE state = 'pending';
 -- One open request per window: asking again while one waits is the same request.
 CREATE UNIQUE INDEX checkin_requests_open
     ON checkin_requests (person_id, team_id, local_date, window_name) WHERE state = 'pending';
