@@ -52,9 +52,11 @@ from bot.i18n import t
 from bot.pacing import PACED, PacedRateLimiter, retry_seconds
 from reports import spot, text
 from reports.parts import Part
+from rules import callbacks
 from rules.chunks import MAX_MESSAGE
 from rules.digest import is_late
 from rules.pace import GROUP_ANSWERS, next_send_at
+from rules.requests import MAKE_UP_BUTTON
 from rules.wire import Failure, after_failure
 from services import org, spotchecks
 from services.digest import scheduled_digest
@@ -215,7 +217,19 @@ class Deliverer:
         lang = await self._lang(d)
         late = d.kind.startswith("digest.") and is_late(d.due_at, self._clock())
         parts: list[Part] | None
-        if d.kind.startswith("remind."):
+        if d.kind == "remind.missed":
+            # Privately, with the one tap that asks for a make-up of this very window.
+            day, _, window = str(d.payload.get("period") or "").partition(":")
+            data = callbacks.encode(MAKE_UP_BUTTON, day.replace("-", ""), window)
+            label = t(lang, "makeup.button", window=t(lang, f"window.{window}"))
+            parts = [
+                Part(
+                    text.reminder_text(lang, d.kind, d.payload),
+                    html=True,
+                    buttons=((label, data),),
+                )
+            ]
+        elif d.kind.startswith("remind."):
             parts = [Part(text.reminder_text(lang, d.kind, d.payload), html=True)]
         elif d.kind == "checkin.opened":
             parts = [Part(text.opened_text(lang, d.payload))]

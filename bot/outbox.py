@@ -12,6 +12,7 @@ from typing import Any
 from telegram import (
     Bot,
     ForceReply,
+    InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
     ReplyKeyboardMarkup,
@@ -111,7 +112,11 @@ def part(chat_id: int, p: Part, *, reply_to: int | None = None) -> Outgoing:
             filename=p.filename,
         )
     assert p.text is not None
-    keyboard = None
+    keyboard: Markup | None = None
+    if p.buttons:
+        keyboard = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(label, callback_data=data)] for label, data in p.buttons]
+        )
     if p.location_button is not None:
         keyboard = ReplyKeyboardMarkup(
             [[KeyboardButton(p.location_button, request_location=True)]],

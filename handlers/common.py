@@ -138,6 +138,7 @@ def reminder_states(lang: str, policy: Policy) -> dict[str, str]:
         "close": t(lang, "remind.minutes", minutes=policy.remind_close)
         if policy.remind_close
         else off,
+        "missed": t(lang, "remind.on") if policy.remind_missed else off,
         "log": clock(policy.remind_log),
         "month": t(lang, "remind.days", days=policy.remind_month) if policy.remind_month else off,
         "digest_at": clock(policy.digest_at),

@@ -35,6 +35,7 @@ from rules.checkin import local_moment
 from rules.ids import parse_id
 from rules.logs import readable
 from rules.problems import Problem
+from rules.requests import MAKE_UP_BUTTON
 from services import requests
 from services.requests import Asked, Decided, RequestView
 from storage.models import CheckinRequest
@@ -42,6 +43,7 @@ from storage.models import CheckinRequest
 DECIDE = "mk"
 CANCEL_WORDS = ("cancel", "撤回", "取消")
 FIELD = "fd"
+MAKE_UP = MAKE_UP_BUTTON  # under a missed-window reminder
 
 
 def _day(lang: str, day: date) -> str:
@@ -378,6 +380,20 @@ async def typed_reason(update: Update, context: CunbotContext) -> None:
             r = rejected.view.request
             await reply(update, context, "makeup.rejected_done", id=r.id)
             raise ApplicationHandlerStop
+    if message.text:
+        asked = await requests.give_makeup_reason(
+            context.store, context.now(), tg_user(update), message.chat_id, message.text,
+            context.settings.lang,
+        )  # fmt: skip
+        if asked is not None:
+            lang = await context.lang(update)
+            if isinstance(asked, Problem):
+                await reply_problem(update, context, _localized(lang, asked))
+            elif asked.again:
+                await reply(update, context, "makeup.again", **_params(lang, asked.view.request))
+            else:
+                await _sent(update, context, lang, asked)
+            raise ApplicationHandlerStop
     photo = message.photo[-1].file_id if message.photo else None
     found = await requests.give_field_reason(
         context.store,
@@ -401,10 +417,39 @@ async def typed_reason(update: Update, context: CunbotContext) -> None:
     raise ApplicationHandlerStop
 
 
+async def on_makeup_button(update: Update, context: CunbotContext) -> None:
+    """Under a missed-window reminder: ask for a make-up of that window, reason next."""
+    query = update.callback_query
+    assert query is not None
+    lang = await context.lang(update)
+    decoded = callbacks.decode(query.data)
+    parts = decoded[1] if decoded else []
+    if len(parts) != 2:
+        await context.answer(update, t(lang, "err.stale_button"), alert=True)
+        return
+    chat_id, _ = button_chat(update)
+    prompt = await requests.start_makeup(
+        context.store, context.now(), tg_user(update), chat_id, parts[0], parts[1]
+    )
+    if isinstance(prompt, Problem):
+        problem = _localized(lang, prompt)
+        await context.answer(update, t(lang, problem.key, **problem.params), alert=True)
+        return
+    await context.answer(update, t(lang, "makeup.answer_asked"))
+    text = t(
+        lang,
+        "makeup.ask_reason",
+        window=t(lang, f"window.{prompt.window}"),
+        day=_day(lang, prompt.day),
+    )
+    await context.say(outbox.message(chat_id, text, markup=ForceReply(selective=True)))
+
+
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("makeup", makeup_command, filters=NEW_MESSAGES))
     app.add_handler(CallbackQueryHandler(on_button, pattern=rf"^v1:{DECIDE}:"))
     app.add_handler(CallbackQueryHandler(on_field_button, pattern=rf"^v1:{FIELD}:"))
+    app.add_handler(CallbackQueryHandler(on_makeup_button, pattern=rf"^v1:{MAKE_UP}:"))
     # Before every other handler of typed text (a group of its own: it passes on what is
     # not a field check-in's reason).
     app.add_handler(

@@ -21,6 +21,8 @@ class Part:
     caption: str | None = None
     # A private question with a one-tap "share my location" keyboard button of this label.
     location_button: str | None = None
+    # Inline buttons under the text: (label, callback data).
+    buttons: tuple[tuple[str, str], ...] = ()
 
 
 def digest_parts(lang: str, digest: Digest, late_since: datetime | None = None) -> list[Part]:

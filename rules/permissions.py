@@ -151,6 +151,7 @@ BUTTONS: dict[str, Rule] = {
     "lg": Rule(_TEAM, _TEAM, "log.err.not_team", "log.err.not_team"),
     "mk": Rule(_OVERSEE, _OVERSEE, "makeup.err.deciders", "makeup.err.deciders"),
     "fd": Rule(_TEAM, _TEAM, "field.err.team_only", "field.err.team_only"),
+    "mu": Rule(_TEAM, _TEAM, "makeup.err.not_member", "makeup.err.not_member"),
 }
 BUTTON_NAMES = {
     "lv a": "leave: Approve",
@@ -160,6 +161,7 @@ BUTTON_NAMES = {
     "lg": "log: households",
     "mk": "make-up, field check-in: Approve, Reject",
     "fd": "check in as field work",
+    "mu": "make up a missed window (under its reminder)",
 }
 
 

@@ -82,6 +82,8 @@ class Policy:
     # rules.reminders): when a window opens, this many minutes before it closes (0: never),
     # the evening log reminder (None: never), and this many days before the month ends.
     remind_open: bool = True
+    # After a window ends, members who missed it hear so privately, with a make-up button.
+    remind_missed: bool = True
     remind_close: int = 30
     remind_log: time | None = time(20, 30)
     remind_month: int = 5
@@ -149,6 +151,7 @@ def to_json(policy: Policy) -> str:
             "leave_remind": policy.leave_remind_hours,
             "official": policy.official,
             "remind_open": "on" if policy.remind_open else "off",
+            "remind_missed": "on" if policy.remind_missed else "off",
             "remind_close": policy.remind_close,
             "remind_log": clock_text(policy.remind_log),
             "remind_month": policy.remind_month,
@@ -235,6 +238,7 @@ _SCALARS = (
     "leave_remind",
     "official",
     "remind_open",
+    "remind_missed",
     "remind_close",
     "remind_log",
     "remind_month",
@@ -287,7 +291,11 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "field": ("off", "approve", "count"),
     "field_by": ("leader", "township"),
 }
-_SWITCHES = {"leave_leader": "leave_leader_step", "remind_open": "remind_open"}
+_SWITCHES = {
+    "leave_leader": "leave_leader_step",
+    "remind_open": "remind_open",
+    "remind_missed": "remind_missed",
+}
 _OFF = ("off", "none", "-")
 _ON_OFF = {"on": True, "yes": True, "true": True, "off": False, "no": False, "false": False}
 

@@ -21,13 +21,15 @@ from rules import policy as policies
 from rules.policy import Policy, Window
 from rules.problems import Problem
 
-Kind = Literal["open", "close", "log", "month"]
-KINDS: tuple[Kind, ...] = ("open", "close", "log", "month")
+Kind = Literal["open", "close", "missed", "log", "month"]
+KINDS: tuple[Kind, ...] = ("open", "close", "missed", "log", "month")
+# A window just missed is said for this long after it ends, privately, with a make-up button.
+MISSED_FOR = 60
 # The month-end reminder goes out from this local time on its first day.
 MONTH_AT = time(9, 0)
 _DAY_MINUTES = 24 * 60
-_POLICY_KEY = {"open": "remind_open", "close": "remind_close", "log": "remind_log",
-               "month": "remind_month"}  # fmt: skip
+_POLICY_KEY = {"open": "remind_open", "close": "remind_close", "missed": "remind_missed",
+               "log": "remind_log", "month": "remind_month"}  # fmt: skip
 _ON = ("on", "yes", "开")
 _OFF = ("off", "no", "关")
 
@@ -67,6 +69,8 @@ def due_slots(policy: Policy, today: date, now: time) -> list[Slot]:
             slots.append(Slot("open", period, window))
         if policy.remind_close and close_at <= at < end:
             slots.append(Slot("close", period, window))
+        if policy.remind_missed and window.end is not None and end <= at < end + MISSED_FOR:
+            slots.append(Slot("missed", period, window))
     if policy.remind_log is not None and _minutes(policy.remind_log) <= at:
         slots.append(Slot("log", today.isoformat()))
     if policy.remind_month and at >= _minutes(MONTH_AT):

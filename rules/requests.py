@@ -40,6 +40,9 @@ WINDOW_WORDS: dict[str, WindowName] = {
 }
 
 
+# The button under a missed-window reminder (``v1:mu:20261123:morning``).
+MAKE_UP_BUTTON = "mu"
+
 # ``/checkin annul|restore <id> <note>``: a county admin's correction, in either language.
 CORRECTIONS: dict[str, bool] = {"annul": False, "作废": False, "restore": True, "恢复": True}
 
@@ -65,6 +68,16 @@ def parse_makeup(words: Sequence[str], today: date) -> MakeupDraft | Problem:
     if not reason:
         return Problem("makeup.err.reason")
     return MakeupDraft(day, window, reason)
+
+
+def parse_day_key(word: str) -> date | None:
+    """A day as a button carries it: ``20261123``."""
+    if len(word) != 8 or not word.isascii() or not word.isdigit():
+        return None
+    try:
+        return date(int(word[:4]), int(word[4:6]), int(word[6:]))
+    except ValueError:
+        return None
 
 
 def check_makeup(

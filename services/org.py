@@ -254,7 +254,7 @@ async def button_relations(
     async with store.transaction() as tx:
         person = await tx.get_person_by_tg(user.id)
         roles = await tx.active_roles(person.id) if person else []
-        if kind == "ld":
+        if kind in ("ld", "mu"):  # one's own dialogue, one's own missed window
             return _own_relations(roles)
         number = parse_id(parts[0]) if parts else None
         if number is None:

@@ -124,8 +124,12 @@ async def _recipients(tx: Tx, due: list[_Due], now: datetime) -> list[NewDeliver
             if today in excused or today in credited:
                 continue  # on leave (or credited official business) today: nothing to remind
             marks = checked[key]
-            if slot.kind in ("open", "close"):
+            if slot.kind in ("open", "close", "missed"):
                 assert slot.window is not None
+                if slot.kind == "missed" and m.since > local_to_utc(
+                    today, slot.window.end, team.tz
+                ):
+                    continue  # joined after the window: nothing was missed
                 if slot.window.name not in marks.get(today, set()):
                     targets.append((m, {}))
             elif slot.kind == "log":
@@ -188,8 +192,9 @@ async def _summary_reminders(tx: Tx, due: list[_Due], now: datetime) -> list[New
 
 
 def _expires(item: _Due) -> datetime:
-    """A reminder still unsent by the end of its window (or day) is no longer useful."""
-    if item.slot.window is not None:
+    """A reminder still unsent by the end of its window (or day) is no longer useful; a
+    missed window's, by the end of its day (a make-up may be asked later)."""
+    if item.slot.window is not None and item.slot.kind != "missed":
         return local_to_utc(item.today, item.slot.window.end, item.team.tz)
     return local_to_utc(item.today, None, item.team.tz)
 
@@ -222,7 +227,7 @@ def _deliveries(
                     expires_at=_expires(item),
                 )
             )
-        else:
+        elif kind != "remind.missed":  # a missed window is nobody else's business
             in_group.append([m.person.tg_user_id, m.person.display_name, figures])
     if in_group and team.chat_id is not None:
         out.append(

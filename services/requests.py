@@ -11,7 +11,7 @@ Each function is one transaction; what must be sent is returned for the handler 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from rules import access
@@ -117,49 +117,121 @@ async def ask_makeup(
         team = await member_team(tx, person, chat_id, private)
         if isinstance(team, Problem):
             return Problem("makeup.err.not_member") if team.key == "leave.err.not_member" else team
-        local = local_moment(now, team.tz)
-        today = local.date()
-        draft = rules.parse_makeup(words, today)
+        draft = rules.parse_makeup(words, local_moment(now, team.tz).date())
         if isinstance(draft, Problem):
             return draft
-        policy = await policy_for(tx, team)
-        rows = await tx.team_checkins(team.id, draft.day, draft.day, person_id=person.id)
-        leave = [r for r in await tx.person_leave(person.id) if r.team_id == team.id]
-        excused, _ = leave_calendar([r for r in leave if r.state == "approved"], policy.official)
-        since = await tx.member_since(person.id, team.id)
-        first, last = month_bounds(draft.day)
-        used = [
-            r
-            for r in await tx.person_checkin_requests(person.id, first, last)
-            if r.kind == "makeup" and r.state in ("pending", "approved")
-        ]
+        return await _ask(tx, now, person, team, draft, chat_id, default_lang)
+
+
+async def _blocked(
+    tx: Tx, now: datetime, person: Person, team: Team, draft: rules.MakeupDraft
+) -> Problem | None:
+    """Why this make-up may not be asked (see :func:`rules.requests.check_makeup`)."""
+    local = local_moment(now, team.tz)
+    policy = await policy_for(tx, team)
+    rows = await tx.team_checkins(team.id, draft.day, draft.day, person_id=person.id)
+    leave = [r for r in await tx.person_leave(person.id) if r.team_id == team.id]
+    excused, _ = leave_calendar([r for r in leave if r.state == "approved"], policy.official)
+    since = await tx.member_since(person.id, team.id)
+    first, last = month_bounds(draft.day)
+    used = [
+        r
+        for r in await tx.person_checkin_requests(person.id, first, last)
+        if r.kind == "makeup" and r.state in ("pending", "approved")
+    ]
+    return rules.check_makeup(
+        draft,
+        policy,
+        local.date(),
+        local.time().replace(tzinfo=None),
+        counted={r.window for r in rows if r.counts and r.window},
+        on_leave=draft.day in excused,
+        joined=local_moment(since, team.tz).date() if since else None,
+        used_in_month=len(used),
+    )
+
+
+async def _ask(
+    tx: Tx,
+    now: datetime,
+    person: Person,
+    team: Team,
+    draft: rules.MakeupDraft,
+    chat_id: int,
+    default_lang: str,
+) -> Asked | Problem:
+    waiting = await tx.pending_checkin_request(person.id, team.id, draft.day, draft.window)
+    if waiting is not None:
+        return await _asked(tx, waiting, default_lang, again=True)
+    problem = await _blocked(tx, now, person, team, draft)
+    if problem is not None:
+        return problem
+    policy = await policy_for(tx, team)
+    level, found = await _deciders(tx, team, policy.makeup_by, person.id)
+    if not found:
+        return Problem("makeup.err.no_approver")
+    request = await tx.create_checkin_request(
+        "makeup", person.id, team.id, draft.day, draft.window, draft.reason, level, chat_id, now
+    )
+    if request is None:  # asked twice at once: the other one is it
         waiting = await tx.pending_checkin_request(person.id, team.id, draft.day, draft.window)
+        assert waiting is not None
+        return await _asked(tx, waiting, default_lang, again=True)
+    return await _asked(tx, request, default_lang, again=False)
+
+
+# ------------------------------------------------------------------ from a missed-window note
+MAKEUP = "makeup_reason"  # the pending input: the reason for a make-up asked by its button
+
+
+@dataclass(frozen=True)
+class MakeupPrompt:
+    team: Team
+    day: date
+    window: str
+
+
+async def start_makeup(
+    store: Store, now: datetime, user: TgUser, chat_id: int, day_word: str, window: str
+) -> MakeupPrompt | Problem:
+    """The button under a missed-window reminder: check it may be asked, then ask why."""
+    async with store.transaction() as tx:
+        person = await ensure_person(tx, user, now)
+        team = await member_team(tx, person, chat_id, True)
+        if isinstance(team, Problem):
+            return Problem("makeup.err.not_member") if team.key == "leave.err.not_member" else team
+        day = rules.parse_day_key(day_word)
+        if day is None or window not in rules.WINDOW_WORDS.values():
+            return Problem("err.stale_button")
+        draft = rules.MakeupDraft(day, window, "-")  # type: ignore[arg-type]
+        waiting = await tx.pending_checkin_request(person.id, team.id, day, window)
         if waiting is not None:
-            return await _asked(tx, waiting, default_lang, again=True)
-        problem = rules.check_makeup(
-            draft,
-            policy,
-            today,
-            local.time().replace(tzinfo=None),
-            counted={r.window for r in rows if r.counts and r.window},
-            on_leave=draft.day in excused,
-            joined=local_moment(since, team.tz).date() if since else None,
-            used_in_month=len(used),
-        )
+            return Problem("field.err.waiting")
+        problem = await _blocked(tx, now, person, team, draft)
         if problem is not None:
             return problem
-        level, found = await _deciders(tx, team, policy.makeup_by, person.id)
-        if not found:
-            return Problem("makeup.err.no_approver")
-        request = await tx.create_checkin_request(
-            "makeup", person.id, team.id, draft.day, draft.window, draft.reason, level,
-            chat_id, now,
-        )  # fmt: skip
-        if request is None:  # asked twice at once: the other one is it
-            waiting = await tx.pending_checkin_request(person.id, team.id, draft.day, draft.window)
-            assert waiting is not None
-            return await _asked(tx, waiting, default_lang, again=True)
-        return await _asked(tx, request, default_lang, again=False)
+        payload = {"team": team.id, "day": day.isoformat(), "window": window}
+        await tx.set_pending(chat_id, person.id, MAKEUP, payload, now, now + FIELD_WAIT)
+        return MakeupPrompt(team, day, window)
+
+
+async def give_makeup_reason(
+    store: Store, now: datetime, user: TgUser, chat_id: int, text: str, default_lang: str
+) -> Asked | Problem | None:
+    """The reason typed after the button; None when no make-up waits for one here."""
+    async with store.transaction() as tx:
+        person = await tx.get_person_by_tg(user.id)
+        pending = await tx.take_pending(chat_id, person.id, MAKEUP, now) if person else None
+        if person is None or pending is None:
+            return None
+        reason = text.strip()
+        if not reason:
+            await tx.set_pending(chat_id, person.id, MAKEUP, pending.payload, now, now + FIELD_WAIT)
+            return Problem("makeup.err.reason")
+        team = await tx.get_team(int(pending.payload["team"]))
+        day = date.fromisoformat(str(pending.payload["day"]))
+        draft = rules.MakeupDraft(day, pending.payload["window"], reason)
+        return await _ask(tx, now, person, team, draft, chat_id, default_lang)
 
 
 async def record_sent(

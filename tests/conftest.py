@@ -130,11 +130,17 @@ class BotHarness:
             after=mark,
         )
 
-    async def expect(self, action: Callable[[], Any], chat_id: int) -> SentMessage:
-        """Run a server-side action (a location, an edit…) and wait for the bot's reply."""
+    async def expect(self, action: Callable[[], Any], chat_id: int, about: str = "") -> SentMessage:
+        """Run a server-side action (a location, an edit…) and wait for the bot's reply (its
+        first message there that holds ``about``: a scheduled note may come first)."""
         mark = len(self.server.sent)
-        await action()
-        return await self.server.wait_for(lambda m: m.chat_id == chat_id, after=mark)
+        sent = await action()
+        # A message the action sent is answered by a reply to it; anything else is not it.
+        quoted = sent.get("message_id") if isinstance(sent, dict) else None
+        return await self.server.wait_for(
+            lambda m: m.chat_id == chat_id and (quoted is None or m.reply_to_message_id == quoted),
+            after=mark,
+        )
 
     async def settled(self, timeout: float = 10.0) -> None:
         """Every update received is handled and the outbox is empty (nothing due, nothing on

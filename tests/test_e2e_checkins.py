@@ -383,7 +383,8 @@ async def test_rules_show_the_teams_attendance_rules(team: BotHarness) -> None:
         " than 20 km, by the township",
         "A member with 3 field, made-up or annulled check-ins in a digest's period needs"
         " attention there",
-        "Reminders — a window opens: on; before it closes: 30 min; work log: 20:30;"
+        "Reminders — a window opens: on; before it closes: 30 min; after one is missed: on;"
+        " work log: 20:30;"
         " before the month ends: 5 days.",
         "Digests: weekly on Monday at 08:00; the monthly report on the 1st at the same time.",
         "Spot checks: none scheduled (coordinators order them with /spotcheck); 30 min to answer.",

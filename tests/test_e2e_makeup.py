@@ -31,6 +31,7 @@ from tests.conftest import (
     events_of,
     in_store,
     press,
+    press_start,
     run_cli,
 )
 
@@ -280,3 +281,41 @@ async def test_a_request_left_waiting_reminds_its_deciders_then_asks_the_townshi
         "makeup.escalated",
         "makeup.approved",
     ]
+
+
+async def test_a_missed_window_is_said_privately_with_a_button_that_asks_the_make_up(
+    county: BotHarness, server: BotApiServer
+) -> None:
+    """20:30: the evening window (17:00–20:00) was missed by both members; only Wang, who
+    wrote to the bot, hears so (privately: the group is not told who missed what). Nobody
+    heard of the morning: they joined after it."""
+    await press_start(county, server, MEMBER)
+    county.clock.advance(hours=11)
+    note = await server.wait_for(
+        lambda m: m.chat_id == MEMBER and m.content.startswith("You have no evening"), timeout=10
+    )
+    assert note.content == (
+        "You have no evening check-in today (17:00–20:00). If you were in the village, ask for a"
+        " make-up with the button below, or /makeup today evening &lt;reason&gt;."
+    )  # HTML: Telegram shows <reason>
+    [button] = note.buttons
+    assert (button["text"], button["callback_data"]) == (
+        "📝 Make up the evening",
+        "v1:mu:20261123:evening",
+    )
+    answer = await press(server, MEMBER, note, button["callback_data"])
+    assert answer["text"] == "Say why it was missed."
+    prompt = await server.wait_for(lambda m: m.chat_id == MEMBER and "missed?" in m.content)
+    assert prompt.content.startswith("Why was the evening check-in of Mon, Nov 23 missed?")
+    asked = await ask(server, MEMBER, MEMBER, "phone had no signal on the hill")
+    assert asked.content == (
+        "Make-up request #1 for the evening of Mon, Nov 23 sent to the team leader (Li)."
+    )
+    copy = await _copy(server, GROUP, 1)
+    assert "Reason: phone had no signal on the hill" in copy.content
+    again = await press(server, MEMBER, note, button["callback_data"])
+    assert again == {"text": "A request for this window is already waiting.", "show_alert": True}
+    # Nobody else was told in the group who missed the window.
+    assert not any("no evening check-in" in m.content for m in server.sent if m.chat_id == GROUP)
+    assert not any("no morning check-in" in m.content for m in server.sent)
+    assert not any(m.content.startswith("You have no") for m in server.messages_to(MEMBER2))

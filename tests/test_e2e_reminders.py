@@ -91,7 +91,10 @@ async def test_reminders_fire_at_the_teams_local_time_for_those_who_need_them(
     # Li switches his reminders off; in the evening only Wang is reminded, privately.
     off = await ask(server, GROUP, LEADER, "/remind off")
     assert off.content.startswith("✅ Your reminders are changed.")
-    assert "You switched off: window opens, window closes, work log, month end." in off.content
+    assert (
+        "You switched off: window opens, window closes, window missed, work log, month end."
+        in off.content
+    )
     clock.current = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # 17:00
     await server.wait_for(lambda m: m.chat_id == MEMBER and "evening" in m.content, after=mark)
     await county.settled()
@@ -130,10 +133,11 @@ async def test_team_reminder_settings_are_the_leaders(
     county: BotHarness, server: BotApiServer
 ) -> None:
     shown = await ask(server, GROUP, MEMBER, "/remind")
-    assert shown.content.splitlines()[:5] == [
+    assert shown.content.splitlines()[:6] == [
         "⏰ Reminders in Shangba",
         "• when a check-in window opens: on",
         "• before a window closes: 30 min",
+        "• after a window is missed (privately, with a make-up button): on",
         "• work log reminder: 20:30",
         "• before the month ends: 5 days",
     ]
@@ -141,12 +145,15 @@ async def test_team_reminder_settings_are_the_leaders(
     assert refused.content == (
         "Only the team's leader can change the team's reminders, in the team's group."
     )
-    changed = await ask(server, GROUP, LEADER, "/remind team close=10 log=21:15 open=off")
-    assert changed.content.splitlines()[:5] == [
+    changed = await ask(
+        server, GROUP, LEADER, "/remind team close=10 log=21:15 open=off missed=off"
+    )
+    assert changed.content.splitlines()[:6] == [
         "✅ The team's reminders are changed.",
         "⏰ Reminders in Shangba",
         "• when a check-in window opens: off",
         "• before a window closes: 10 min",
+        "• after a window is missed (privately, with a make-up button): off",
         "• work log reminder: 21:15",
     ]
     bad = await ask(server, GROUP, LEADER, "/remind team log=25:00")

@@ -35,11 +35,14 @@ def kinds(policy: policies.Policy, day: date, at: time) -> list[str]:
         (time(6, 0), ["open:2026-11-23:morning"]),
         (time(8, 29, 59), ["open:2026-11-23:morning"]),
         (time(8, 30), ["close:2026-11-23:morning"]),
-        (time(9, 0), []),
+        (time(9, 0), ["missed:2026-11-23:morning"]),  # privately, for an hour
+        (time(10, 0), []),
         (time(17, 0), ["open:2026-11-23:evening"]),
         (time(19, 45), ["close:2026-11-23:evening"]),
-        (time(20, 29), []),  # the night window is not reminded while nights do not count
-        (time(20, 30), ["log:2026-11-23"]),
+        # The night window is not reminded while nights do not count.
+        (time(20, 29), ["missed:2026-11-23:evening"]),
+        (time(20, 30), ["missed:2026-11-23:evening", "log:2026-11-23"]),
+        (time(21, 0), ["log:2026-11-23"]),
         (time(23, 59), ["log:2026-11-23"]),
     ],
 )
@@ -50,7 +53,10 @@ def test_slots_through_a_day(at: time, expected: list[str]) -> None:
 def test_slots_follow_the_rules() -> None:
     nights = policies.apply_changes(P, ["nights=10"])
     assert not isinstance(nights, Problem)
-    assert kinds(nights, MON, time(20, 0)) == ["open:2026-11-23:night"]
+    assert kinds(nights, MON, time(20, 0)) == [
+        "missed:2026-11-23:evening",
+        "open:2026-11-23:night",
+    ]
     assert kinds(nights, MON, time(23, 30)) == ["close:2026-11-23:night", "log:2026-11-23"]
     quiet = policies.apply_changes(P, ["remind_open=off", "remind_close=0", "remind_log=off"])
     assert not isinstance(quiet, Problem)
@@ -87,6 +93,7 @@ def test_team_overrides_and_member_switches() -> None:
     assert change_overrides(words, ["off"], member=False) == {
         "open": "off",
         "close": "off",
+        "missed": "off",
         "log": "off",
         "month": "off",
     }
