@@ -397,10 +397,17 @@ async def _authorise(tx: Tx, leave: LeaveRequest, person: Person | None) -> Prob
     team = await tx.get_team(leave.team_id)
     roles = await tx.active_roles(person.id) if person else []
     level: Level = leave.level  # type: ignore[assignment]
-    if not access.may_decide_leave(roles, scope_of(team), level, leave.escalated_at is not None):
-        # Named, so the presser knows whom to ask.
+    scope = scope_of(team)
+    if not access.may_decide_leave(roles, scope, level, leave.escalated_at is not None):
         deciders = await approvers_at(tx, team, level, leave.person_id)
-        names = ", ".join(p.display_name for p in deciders) or "—"
+        # A level with nobody left in it (the leader left the group) waits for no one: the
+        # level above decides at once, as it would once escalated.
+        if not deciders and access.may_decide_leave(roles, scope, level, True):
+            return None
+        if not deciders:
+            return Problem("leave.err.no_approver")
+        # Named, so the presser knows whom to ask.
+        names = ", ".join(p.display_name for p in deciders)
         return Problem(f"leave.err.not_approver.{level}", {"names": names})
     return None
 

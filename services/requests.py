@@ -293,6 +293,8 @@ async def _authorise(tx: Tx, request: CheckinRequest, person: Person) -> Problem
     if not access.may_decide_leave(roles, scope_of(team), request.level, True):
         level: Level = request.level  # type: ignore[assignment]
         deciders = await approvers_at(tx, team, level, request.person_id)
+        if not deciders:
+            return Problem("makeup.err.no_approver")
         names = ", ".join(p.display_name for p in deciders)
         return Problem("makeup.err.not_approver", {"names": names})
     return None

@@ -135,3 +135,21 @@ async def test_leave_leader_off_restores_the_direct_route(
     assert "Sent to the township: Zhang, Zhou." in asked.content
     copy = await _copy(server, COORD, 1)
     assert "⏳ Waiting for the township (step 1 of 1)" in copy.content
+
+
+async def test_a_team_whose_leader_left_has_its_leader_step_decided_by_the_township(
+    county: BotHarness, server: BotApiServer
+) -> None:
+    """Li leaves the group after Wang asked: nobody holds the leader step any more, so the
+    township need not wait for the escalation a day later."""
+    await ask(server, GROUP, MEMBER, "/leave 2026-11-25 personal errand")
+    in_group = await _decide_here(server, 1)
+    message = server._new_message(GROUP, LEADER, None)
+    message["left_chat_member"] = server.users[LEADER]
+    server.set_status(GROUP, LEADER, "left")
+    await server.push_update("message", message)
+    await server.wait_for(lambda m: m.chat_id == GROUP and "Li left the group" in m.content)
+    # Another member still may not decide it; the township now may.
+    zhao = await press(server, MEMBER2, in_group, "v1:lv:1:a")
+    assert zhao.get("show_alert") is True and zhao.get("text") != "Leave #1 approved."
+    assert (await press(server, COORD, in_group, "v1:lv:1:a"))["text"] == "Leave #1 approved."
