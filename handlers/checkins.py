@@ -29,7 +29,7 @@ from rules.checkin import Fix, local_moment
 from rules.days import MonthFigures
 from rules.policy import Policy, span_text
 from rules.problems import Problem
-from rules.requests import CORRECTIONS, field_offered
+from rules.requests import CORRECTIONS
 from rules.spotcheck import standing
 from services import checkins
 from services.checkins import (
@@ -92,7 +92,7 @@ async def location(update: Update, context: CunbotContext) -> None:
         return
     settled = result.outcome != "refused"
     text = _answer(lang, result, context.settings.tz)
-    if result.record is not None and field_offered(result.policy, result.record):
+    if result.field_offered and result.record is not None:
         # Not gathered with the morning's other answers: this one carries its own button.
         text += "\n" + t(lang, "field.offer")
         markup = requests.field_button(lang, result.record.id)

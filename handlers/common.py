@@ -8,13 +8,14 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, time
 from typing import Any, TypeVar
 
-from telegram import Message, Update, User
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 from telegram.ext import filters
 
 from bot.context import CunbotContext
 from bot.i18n import t
+from rules import callbacks
 from rules.chunks import MAX_ECHO, clip
 from rules.policy import Policy, clock_text
 from rules.problems import Problem
@@ -51,6 +52,30 @@ def message_of(update: Update) -> Message:
     message = update.effective_message
     assert message is not None
     return message
+
+
+def approve_reject(lang: str, kind: str, request_id: int) -> InlineKeyboardMarkup:
+    """Approve / Reject under a request (leave, a make-up, a field check-in): ``v1:<kind>:<id>:a``
+    and ``…:r``."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t(lang, "leave.button.approve"),
+                    callback_data=callbacks.encode(kind, request_id, "a"),
+                ),
+                InlineKeyboardButton(
+                    t(lang, "leave.button.reject"),
+                    callback_data=callbacks.encode(kind, request_id, "r"),
+                ),
+            ]
+        ]
+    )
+
+
+def prompt_for(user: User) -> str:
+    """Names the person a group prompt is for: a selective ForceReply then reaches only them."""
+    return f"@{user.username}" if user.username else user.first_name
 
 
 def button_chat(update: Update) -> tuple[int, bool]:

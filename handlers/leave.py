@@ -15,14 +15,22 @@ from telegram import (
     InlineKeyboardMarkup,
     Message,
     Update,
-    User,
 )
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import outbox
 from bot.context import CunbotContext
 from bot.i18n import t
-from handlers.common import NEW_MESSAGES, button_chat, in_group, message_of, reply_problem, tg_user
+from handlers.common import (
+    NEW_MESSAGES,
+    approve_reject,
+    button_chat,
+    in_group,
+    message_of,
+    prompt_for,
+    reply_problem,
+    tg_user,
+)
 from rules import callbacks
 from rules import leave as rules
 from rules.checkin import local_moment
@@ -122,20 +130,7 @@ def request_text(lang: str, view: LeaveView, public: bool) -> str:
 
 
 def _approver_buttons(lang: str, request_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    t(lang, "leave.button.approve"),
-                    callback_data=callbacks.encode(DECIDE, request_id, "a"),
-                ),
-                InlineKeyboardButton(
-                    t(lang, "leave.button.reject"),
-                    callback_data=callbacks.encode(DECIDE, request_id, "r"),
-                ),
-            ]
-        ]
-    )
+    return approve_reject(lang, DECIDE, request_id)
 
 
 def _page(year: str, month: str) -> tuple[int, int] | None:
@@ -497,7 +492,7 @@ async def _prompt_reason_in_group(update: Update, context: CunbotContext, text: 
     assert user is not None and update.effective_chat is not None
     chat_id = update.effective_chat.id
     shown = await context.say(
-        outbox.message(chat_id, f"{_mention(user)} {text}", markup=ForceReply(selective=True))
+        outbox.message(chat_id, f"{prompt_for(user)} {text}", markup=ForceReply(selective=True))
     )
     await leave.dialogue_shown(context.store, context.now(), tg_user(update), chat_id, shown)
 
@@ -534,11 +529,6 @@ async def text_input(update: Update, context: CunbotContext) -> None:
 
 
 # ---------------------------------------------------------------------- buttons
-def _mention(user: User) -> str:
-    """Names the person a group prompt is for: a selective ForceReply then reaches only them."""
-    return f"@{user.username}" if user.username else user.first_name
-
-
 async def _refuse(update: Update, context: CunbotContext, lang: str, problem: Problem) -> None:
     await context.answer(update, t(lang, problem.key, **problem.params), alert=True)
 
@@ -584,7 +574,7 @@ async def on_button(update: Update, context: CunbotContext) -> None:
             span=_span(lang, r.first, r.last),
         )
         if not private:
-            prompt = f"{_mention(query.from_user)} {prompt}"
+            prompt = f"{prompt_for(query.from_user)} {prompt}"
         await context.say(outbox.message(chat_id, prompt, markup=ForceReply(selective=True)))
     elif action == "c":
         decided = await leave.cancel(context.store, now, user, request_id, context.settings.lang)

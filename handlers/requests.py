@@ -22,9 +22,11 @@ from bot.context import CunbotContext
 from bot.i18n import t
 from handlers.common import (
     NEW_MESSAGES,
+    approve_reject,
     button_chat,
     in_group,
     message_of,
+    prompt_for,
     reply,
     reply_problem,
     tg_user,
@@ -90,29 +92,16 @@ def request_text(lang: str, view: RequestView) -> str:
     else:
         by = view.decided_by.display_name if view.decided_by else ""
         state = f"{r.kind}.state.approved" if r.state == "approved" else f"makeup.state.{r.state}"
-        if r.state == "cancelled" and r.note == "withdrawn":
+        if r.state == "cancelled" and r.note == requests.WITHDRAWN:
             state = "makeup.state.withdrawn"
         lines.append(t(lang, state, by=by))
         if r.state == "rejected" and r.note:
-            lines.append(t(lang, "leave.reason_given", note=r.note))
+            lines.append(t(lang, "makeup.rejected_because", note=r.note))
     return "\n".join(lines)
 
 
 def _buttons(lang: str, request_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    t(lang, "leave.button.approve"),
-                    callback_data=callbacks.encode(DECIDE, request_id, "a"),
-                ),
-                InlineKeyboardButton(
-                    t(lang, "leave.button.reject"),
-                    callback_data=callbacks.encode(DECIDE, request_id, "r"),
-                ),
-            ]
-        ]
-    )
+    return approve_reject(lang, DECIDE, request_id)
 
 
 async def deliver(
@@ -238,7 +227,7 @@ async def _after(context: CunbotContext, decided: Decided) -> None:
             by=by,
         )
         if with_reason:
-            text += "\n" + t(lang, "leave.reason_given", note=r.note)
+            text += "\n" + t(lang, "makeup.rejected_because", note=r.note)
         await context.say(outbox.message(chat, text, gather=chat < 0))
 
 
@@ -277,7 +266,8 @@ async def on_button(update: Update, context: CunbotContext) -> None:
         params = _params(lang, r)
         prompt = t(lang, f"{r.kind}.ask_reject_reason", name=view.member.display_name, **params)
         if not private:
-            prompt = f"{_mention(update)} {prompt}"
+            assert update.effective_user is not None  # a press always has its presser
+            prompt = f"{prompt_for(update.effective_user)} {prompt}"
         await context.say(outbox.message(chat_id, prompt, markup=ForceReply(selective=True)))
         return
     decided = await requests.approve(context.store, now, user, number, context.settings.lang)
@@ -287,13 +277,6 @@ async def on_button(update: Update, context: CunbotContext) -> None:
     kind = decided.view.request.kind
     await context.answer(update, t(lang, f"{kind}.answer_{decided.outcome}", id=number))
     await _after(context, decided)
-
-
-def _mention(update: Update) -> str:
-    """Names the presser a group prompt is for: a selective ForceReply reaches only them."""
-    user = update.effective_user
-    assert user is not None
-    return f"@{user.username}" if user.username else user.first_name
 
 
 async def correct_command(update: Update, context: CunbotContext) -> None:
@@ -357,51 +340,24 @@ async def on_field_button(update: Update, context: CunbotContext) -> None:
         distance=distance_text(lang, a.distance_m or 0.0),
     )
     if not private:
-        text = f"{_mention(update)} {text}"
+        text = f"{prompt_for(query.from_user)} {text}"
     await context.say(outbox.message(chat_id, text, markup=ForceReply(selective=True)))
 
 
 async def typed_reason(update: Update, context: CunbotContext) -> None:
-    """A reason typed after Reject, or (possibly as a photo's caption) after "check in as
-    field work". Runs before the other text handlers; anything else passes on untouched."""
+    """A reason typed after Reject, after a missed window's button, or (possibly as a
+    photo's caption) after "check in as field work". Runs before the other text handlers;
+    anything else passes on untouched."""
     message = message_of(update)
     if update.effective_user is None or message.sender_chat is not None:
         return
-    if message.text:
-        rejected = await requests.reject_with_reason(
-            context.store, context.now(), tg_user(update), message.chat_id, message.text,
-            context.settings.lang,
-        )  # fmt: skip
-        if isinstance(rejected, Problem):
-            await reply_problem(update, context, rejected)
-            raise ApplicationHandlerStop
-        if rejected is not None:
-            await _after(context, rejected)
-            r = rejected.view.request
-            await reply(update, context, "makeup.rejected_done", id=r.id)
-            raise ApplicationHandlerStop
-    if message.text:
-        asked = await requests.give_makeup_reason(
-            context.store, context.now(), tg_user(update), message.chat_id, message.text,
-            context.settings.lang,
-        )  # fmt: skip
-        if asked is not None:
-            lang = await context.lang(update)
-            if isinstance(asked, Problem):
-                await reply_problem(update, context, _localized(lang, asked))
-            elif asked.again:
-                await reply(update, context, "makeup.again", **_params(lang, asked.view.request))
-            else:
-                await _sent(update, context, lang, asked)
-            raise ApplicationHandlerStop
-    photo = message.photo[-1].file_id if message.photo else None
-    found = await requests.give_field_reason(
+    found = await requests.answer_typed(
         context.store,
         context.now(),
         tg_user(update),
         message.chat_id,
         message.text or message.caption or "",
-        photo,
+        message.photo[-1].file_id if message.photo else None,
         context.settings.lang,
     )
     if found is None:
@@ -409,11 +365,15 @@ async def typed_reason(update: Update, context: CunbotContext) -> None:
     lang = await context.lang(update)
     if isinstance(found, Problem):
         await reply_problem(update, context, _localized(lang, found))
+    elif isinstance(found, Decided):
+        await _after(context, found)
+        await reply(update, context, "makeup.rejected_done", id=found.view.request.id)
+    elif isinstance(found, Asked) and found.again:
+        await reply(update, context, "makeup.again", **_params(lang, found.view.request))
     elif isinstance(found, Asked):
         await _sent(update, context, lang, found)
     else:
-        r = found.view.request
-        await reply(update, context, "field.counted", **_params(lang, r))
+        await reply(update, context, "field.counted", **_params(lang, found.view.request))
     raise ApplicationHandlerStop
 
 

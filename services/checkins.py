@@ -14,6 +14,7 @@ from rules.days import MonthFigures, day_windows_left, month_bounds, month_figur
 from rules.leave import day_asked, is_overdue, leave_calendar
 from rules.policy import WINDOW_NAMES, Policy, Window, WindowName
 from rules.problems import Problem
+from rules.requests import field_offered
 from rules.spotcheck import rotation_start
 from services.logs import LogFigures, member_log_figures
 from services.org import TgUser, area_of, ensure_person, outside_group, policy_for, scope_of
@@ -55,6 +56,8 @@ class CheckinResult:
     policy: Policy = policies.DEFAULT_POLICY
     # The location answered (or could not answer) the member's open spot check.
     spot: SpotAnswer | None = None
+    # Refused as outside every site, it may become a field check-in (rules.requests).
+    field_offered: bool = False
 
 
 def _record(
@@ -173,6 +176,7 @@ async def check_in(
             _next_window(policy, verdict) if verdict.outcome == "presence" else None,
             policy,
             spot,
+            record is not None and field_offered(policy, record),
         )
 
 

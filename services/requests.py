@@ -24,7 +24,11 @@ from rules.problems import Problem
 from services.leave import Recipient, approvers_at, group_lang, lang_of, member_team
 from services.org import TgUser, ensure_person, policy_for, scope_of
 from storage.base import Store, Tx
-from storage.models import Checkin, CheckinRequest, Person, Team
+from storage.models import Checkin, CheckinRequest, PendingInput, Person, Team
+
+# Why a request closed without a decision, kept as its note (codes, not words).
+WITHDRAWN = "withdrawn"  # its member withdrew it
+COUNTED_MEANWHILE = "counted already"  # its window counted another check-in first
 
 
 @dataclass(frozen=True)
@@ -215,23 +219,20 @@ async def start_makeup(
         return MakeupPrompt(team, day, window)
 
 
-async def give_makeup_reason(
-    store: Store, now: datetime, user: TgUser, chat_id: int, text: str, default_lang: str
-) -> Asked | Problem | None:
-    """The reason typed after the button; None when no make-up waits for one here."""
-    async with store.transaction() as tx:
-        person = await tx.get_person_by_tg(user.id)
-        pending = await tx.take_pending(chat_id, person.id, MAKEUP, now) if person else None
-        if person is None or pending is None:
-            return None
-        reason = text.strip()
-        if not reason:
-            await tx.set_pending(chat_id, person.id, MAKEUP, pending.payload, now, now + FIELD_WAIT)
-            return Problem("makeup.err.reason")
-        team = await tx.get_team(int(pending.payload["team"]))
-        day = date.fromisoformat(str(pending.payload["day"]))
-        draft = rules.MakeupDraft(day, pending.payload["window"], reason)
-        return await _ask(tx, now, person, team, draft, chat_id, default_lang)
+async def _makeup_reason(
+    tx: Tx,
+    now: datetime,
+    person: Person,
+    pending: PendingInput,
+    reason: str,
+    chat_id: int,
+    default_lang: str,
+) -> Asked | Problem:
+    """The reason typed after a missed-window note's button: the make-up it names."""
+    team = await tx.get_team(int(pending.payload["team"]))
+    day = date.fromisoformat(str(pending.payload["day"]))
+    draft = rules.MakeupDraft(day, pending.payload["window"], reason)
+    return await _ask(tx, now, person, team, draft, chat_id, default_lang)
 
 
 async def record_sent(
@@ -276,7 +277,7 @@ async def cancel(
             chosen = waiting[-1]
         else:
             return Problem("makeup.err.nothing_to_cancel")
-        if not await tx.decide_checkin_request(chosen, "cancelled", person.id, now, "withdrawn"):
+        if not await tx.decide_checkin_request(chosen, "cancelled", person.id, now, WITHDRAWN):
             return Problem(f"makeup.err.already_{chosen.state}")
         return await _decided(tx, chosen.id, "cancelled", default_lang)
 
@@ -332,24 +333,16 @@ async def ask_reject_reason(
         return await _view(tx, request)
 
 
-async def reject_with_reason(
-    store: Store, now: datetime, user: TgUser, chat_id: int, text: str, default_lang: str
-) -> Decided | Problem | None:
-    """The reason typed after Reject; None when no rejection waits for one here."""
-    async with store.transaction() as tx:
-        person = await tx.get_person_by_tg(user.id)
-        pending = await tx.take_pending(chat_id, person.id, REJECT, now) if person else None
-        if person is None or pending is None:
-            return None
-        note = text.strip()
-        if not note:
-            return Problem("leave.err.no_reject_reason")
-        request = await tx.get_checkin_request(int(pending.payload["request_id"]))
-        assert request is not None
-        problem = await _authorise(tx, request, person)
-        if problem is not None:
-            return problem
-        return await _decide(tx, now, person, request, False, note, default_lang)
+async def _reject_reason(
+    tx: Tx, now: datetime, person: Person, pending: PendingInput, note: str, default_lang: str
+) -> Decided | Problem:
+    """The reason typed after Reject: the request is rejected with it."""
+    request = await tx.get_checkin_request(int(pending.payload["request_id"]))
+    assert request is not None
+    problem = await _authorise(tx, request, person)
+    if problem is not None:
+        return problem
+    return await _decide(tx, now, person, request, False, note, default_lang)
 
 
 async def _decide(
@@ -368,7 +361,7 @@ async def _decide(
         if made is None:  # the window counted meanwhile (a restored check-in)
             outcome = "counted"
     state = {"approved": "approved", "rejected": "rejected", "counted": "cancelled"}[outcome]
-    note = "counted already" if outcome == "counted" else note
+    note = COUNTED_MEANWHILE if outcome == "counted" else note
     if not await tx.decide_checkin_request(request, state, person.id, now, note, made):
         return Problem("makeup.err.already_approved")
     return await _decided(tx, request.id, outcome, default_lang)
@@ -540,7 +533,55 @@ class FieldCounted:
     checkin: Checkin
 
 
-async def give_field_reason(
+async def _field_reason(
+    tx: Tx,
+    now: datetime,
+    person: Person,
+    pending: PendingInput,
+    reason: str,
+    photo_file_id: str | None,
+    chat_id: int,
+    default_lang: str,
+) -> Asked | FieldCounted | Problem:
+    """The reason (or a photo's caption) after "check in as field work": the request, or
+    the field check-in itself where the county counts them at once."""
+    attempt = await tx.get_checkin(int(pending.payload["attempt"]))
+    assert attempt is not None and attempt.team_id is not None and attempt.window
+    if not reason:
+        # A photo alone: keep asking, so the words can follow it.
+        await tx.set_pending(chat_id, person.id, FIELD, pending.payload, now, now + FIELD_WAIT)
+        return Problem("field.err.reason")
+    problem = await _field_blocked(tx, attempt)
+    if problem is not None:
+        return problem
+    team = await tx.get_team(attempt.team_id)
+    policy = await policy_for(tx, team)
+    level = rules.field_level(policy, attempt.distance_m)
+    deciders: list[Person] = []
+    if level is not None:
+        level, deciders = await _deciders(tx, team, level, person.id)
+        if not deciders:
+            return Problem("makeup.err.no_approver")
+    request = await tx.create_checkin_request(
+        "field", person.id, team.id, attempt.local_date, attempt.window, reason,
+        level or "leader", chat_id, now, attempt_id=attempt.id, photo_file_id=photo_file_id,
+    )  # fmt: skip
+    if request is None:
+        return Problem("field.err.waiting", {"id": 0})
+    if level is not None:
+        return await _asked(tx, request, default_lang, again=False)
+    made = await tx.record_checkin(await _counted_row(tx, request, now))
+    assert made is not None  # _field_blocked found the window free in this transaction
+    await tx.decide_checkin_request(request, "approved", None, now, "counted", made)
+    decided = await tx.get_checkin_request(request.id)
+    assert decided is not None
+    return FieldCounted(await _view(tx, decided), made)
+
+
+Typed = Decided | Asked | FieldCounted | Problem
+
+
+async def answer_typed(
     store: Store,
     now: datetime,
     user: TgUser,
@@ -548,46 +589,26 @@ async def give_field_reason(
     text: str,
     photo_file_id: str | None,
     default_lang: str,
-) -> Asked | FieldCounted | Problem | None:
-    """A typed reason (or a photo's caption) for a field check-in asked for in this chat;
-    None when nothing was asked (the message is someone else's business)."""
+) -> Typed | None:
+    """A message that may answer a question the bot asked this person here: why a request
+    is rejected, why a window was missed, what field work it was. None when it answers
+    none (the message is someone else's business). One transaction: every text message
+    passes through here."""
     async with store.transaction() as tx:
         person = await tx.get_person_by_tg(user.id)
-        pending = await tx.take_pending(chat_id, person.id, FIELD, now) if person else None
-        if person is None or pending is None:
+        if person is None:
             return None
-        attempt = await tx.get_checkin(int(pending.payload["attempt"]))
-        assert attempt is not None and attempt.team_id is not None and attempt.window
-        reason = text.strip()
-        if not reason:
-            # A photo alone: keep asking, so the words can follow it.
-            await tx.set_pending(chat_id, person.id, FIELD, pending.payload, now, now + FIELD_WAIT)
-            return Problem("field.err.reason")
-        problem = await _field_blocked(tx, attempt)
-        if problem is not None:
-            return problem
-        team = await tx.get_team(attempt.team_id)
-        policy = await policy_for(tx, team)
-        level = rules.field_level(policy, attempt.distance_m)
-        deciders: list[Person] = []
-        if level is not None:
-            level, deciders = await _deciders(tx, team, level, person.id)
-            if not deciders:
-                return Problem("makeup.err.no_approver")
-        request = await tx.create_checkin_request(
-            "field", person.id, team.id, attempt.local_date, attempt.window, reason,
-            level or "leader", chat_id, now, attempt_id=attempt.id, photo_file_id=photo_file_id,
-        )  # fmt: skip
-        if request is None:
-            return Problem("field.err.waiting", {"id": 0})
-        if level is not None:
-            return await _asked(tx, request, default_lang, again=False)
-        made = await tx.record_checkin(await _counted_row(tx, request, now))
-        assert made is not None  # _field_blocked found the window free in this transaction
-        await tx.decide_checkin_request(request, "approved", None, now, "counted", made)
-        decided = await tx.get_checkin_request(request.id)
-        assert decided is not None
-        return FieldCounted(await _view(tx, decided), made)
+        words = text.strip()
+        # A photo alone answers only the field question (its words may follow).
+        if words and (pending := await tx.take_pending(chat_id, person.id, REJECT, now)):
+            return await _reject_reason(tx, now, person, pending, words, default_lang)
+        if words and (pending := await tx.take_pending(chat_id, person.id, MAKEUP, now)):
+            return await _makeup_reason(tx, now, person, pending, words, chat_id, default_lang)
+        if pending := await tx.take_pending(chat_id, person.id, FIELD, now):
+            return await _field_reason(
+                tx, now, person, pending, words, photo_file_id, chat_id, default_lang
+            )
+    return None
 
 
 # ---------------------------------------------------------------------- corrections

@@ -202,7 +202,9 @@ async def test_a_leaders_own_make_up_goes_to_the_township(
     edited = await server.wait_for(
         lambda m: m.message_id == copy.message_id and m.chat_id == COORD and "❌" in m.content
     )
-    assert edited.content.splitlines()[-1] == "Reason: the county meeting was in the afternoon"
+    assert (
+        edited.content.splitlines()[-1] == "Why rejected: the county meeting was in the afternoon"
+    )
     me = await ask(server, GROUP, LEADER, "/me")
     assert me.content.splitlines()[1].startswith("Days present: 0 of ")
 
