@@ -63,6 +63,8 @@ MENU_COMMANDS = (
     "export",
     "remind",
     "spotcheck",
+    "problem",
+    "problems",
     "rules",
     "lang",
     "leave_team",

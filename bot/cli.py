@@ -50,9 +50,13 @@ def _parser(lang: str) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("run", parents=[common], help=h("run"))
     invite = sub.add_parser("invite", parents=[common], help=h("invite"))
-    invite.add_argument("--role", required=True, choices=["coordinator", "admin"])
+    invite.add_argument(
+        "--role", required=True, choices=["coordinator", "admin", "commander", "contact"]
+    )
     invite.add_argument("--township", help=h("township"))
     invite.add_argument("--county", help=h("county"))
+    invite.add_argument("--team", help=h("team"))
+    invite.add_argument("--department", help=h("department"))
     invite.add_argument(
         "--hours",
         type=int,
@@ -161,6 +165,8 @@ async def _invite(settings: Settings, args: argparse.Namespace) -> int:
             county=args.county,
             township=args.township,
             hours=args.hours,
+            team=args.team,
+            department=args.department,
         )
     finally:
         await store.close()

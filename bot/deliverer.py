@@ -513,6 +513,12 @@ class Deliverer:
                     **kw,
                 )
             return (edited.message_id if isinstance(edited, Message) else message_id), None
+        if head.method == "sendPhoto" and p.get("tg_photo"):
+            # A photo someone sent us (a problem's), passed on by Telegram's own id.
+            sent = await self._bot.send_photo(
+                chat_id, p["tg_photo"], caption=p.get("caption"), reply_parameters=reply, **kw
+            )
+            return sent.message_id, None
         assert head.file_id is not None
         async with self._store.transaction() as tx:
             stored = await tx.outbox_file(head.file_id)

@@ -100,6 +100,11 @@ def answer(chat_id: int, query_id: str, text: str | None = None, alert: bool = F
     return Outgoing(chat_id, "answerCallbackQuery", params)
 
 
+def photo(chat_id: int, tg_file_id: str, caption: str | None = None) -> Outgoing:
+    """A photo Telegram already keeps (one a user sent), passed on by its file id."""
+    return Outgoing(chat_id, "sendPhoto", _params(caption=caption, tg_photo=tg_file_id))
+
+
 def part(chat_id: int, p: Part, *, reply_to: int | None = None) -> Outgoing:
     """One message of a digest, an export or a scheduled note."""
     if p.photo is not None or p.document is not None:

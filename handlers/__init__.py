@@ -11,6 +11,7 @@ from handlers import (
     leave,
     logs,
     membership,
+    problem_list,
     requests,
     sites,
     spotchecks,
@@ -27,6 +28,7 @@ def register_all(app: Application) -> None:
     checkins.register(app)
     digest.register(app)
     spotchecks.register(app)
+    problem_list.register(app)  # before logs: a #问题 line is a problem, never a log
     logs.register(app)  # before leave: its dialogue reads any typed text
     leave.register(app)
     requests.register(app)

@@ -24,7 +24,7 @@ from handlers.common import (
     tg_user,
 )
 from reports import spot
-from reports.text import distance_text, exception_items
+from reports.text import category_name, distance_text, exception_items
 from rules.checkin import Fix, local_moment
 from rules.days import MonthFigures
 from rules.policy import Policy, span_text
@@ -466,6 +466,17 @@ def policy_text(lang: str, view: PolicyView) -> str:
                 far=policy.field_far_km,
             ),
             *([t(lang, "rules.exceptions", n=policy.exceptions)] if policy.exceptions else []),
+            t(
+                lang,
+                "rules.problems",
+                red=policy.problem_red,
+                yellow=policy.problem_yellow,
+                green=policy.problem_green,
+                common=policy.problem_common,
+                categories=t(lang, "sep.list").join(
+                    category_name(lang, c) for c in policy.problem_categories
+                ),
+            ),
             t(lang, "rules.reminders", **reminder_states(lang, policy)),
             t(
                 lang,

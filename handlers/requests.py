@@ -20,6 +20,7 @@ from telegram.ext import (
 from bot import outbox
 from bot.context import CunbotContext
 from bot.i18n import t
+from handlers import problem_list as problem_handlers
 from handlers.common import (
     NEW_MESSAGES,
     approve_reject,
@@ -39,6 +40,7 @@ from rules.logs import readable
 from rules.problems import Problem
 from rules.requests import MAKE_UP_BUTTON
 from services import requests
+from services.problem_list import Moved
 from services.requests import Asked, Decided, RequestView
 from storage.models import CheckinRequest
 
@@ -363,7 +365,11 @@ async def typed_reason(update: Update, context: CunbotContext) -> None:
     if found is None:
         return
     lang = await context.lang(update)
-    if isinstance(found, Problem):
+    if isinstance(found, Moved) or (
+        isinstance(found, Problem) and found.key.startswith("problem.")
+    ):
+        await problem_handlers.answer_typed(update, context, found)
+    elif isinstance(found, Problem):
         await reply_problem(update, context, _localized(lang, found))
     elif isinstance(found, Decided):
         await _after(context, found)

@@ -37,6 +37,7 @@ def digest_parts(lang: str, digest: Digest, late_since: datetime | None = None) 
         digest.summaries,
         late_since,
         spot.rule_text(lang, next(iter(digest.policies.values()))) if digest.policies else None,
+        digest.problems,
     )
     if digest.townships:
         words = text.chart_words(lang, digest)
@@ -45,7 +46,7 @@ def digest_parts(lang: str, digest: Digest, late_since: datetime | None = None) 
         shown = chart.fit(digest.teams)
         words = text.chart_words(lang, digest, shown)
         png, drawing = chart.grid_png(words, digest.days, shown)
-    xlsx = sheet.digest_xlsx(lang, digest.days, digest.teams, digest.townships)
+    xlsx = sheet.digest_xlsx(lang, digest.days, digest.teams, digest.townships, digest.problems)
     stem = f"cunbot-{digest.period.kind}-{digest.period.key}"
     return [
         Part(body),

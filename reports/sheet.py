@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from babel.dates import format_skeleton
@@ -17,9 +17,11 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.i18n import t
 from reports.chart import COLOURS
+from reports.text import category_name
 from rules.checkin import local_moment
 from rules.digest import MemberFigures, Rollup, TeamFigures
 from rules.logs import readable
+from rules.problem_list import ProblemFigures, days_between, is_overdue
 from storage.models import Checkin, LeaveRequest, Person, Team, WorkLog
 
 # A text cell starting so is run by Excel, WPS or LibreOffice as a formula (a name like
@@ -184,6 +186,7 @@ def digest_xlsx(
     days: Sequence[date],
     teams: Sequence[TeamFigures],
     townships: Sequence[Rollup],
+    problems: ProblemFigures | None = None,
 ) -> bytes:
     book = Workbook()
     first = True
@@ -211,7 +214,70 @@ def digest_xlsx(
         _widths(sheet, [16, *([10] * (len(_ROLLUP_COLUMNS) - 1))])
     _members_sheet(book, lang, teams, first)
     _days_sheet(book, lang, days, teams)
+    if problems is not None and problems.rows:
+        _problems_sheet(book, lang, problems, {team.team_id: team.label for team in teams})
     return _bytes(book)
+
+
+_PROBLEM_COLUMNS = (
+    "problem_id",
+    "team",
+    "category",
+    "colour",
+    "level",
+    "state",
+    "department",
+    "raised",
+    "due",
+    "closed",
+    "days_to_resolve",
+    "villager",
+    "text",
+)
+
+
+def _problems_sheet(
+    book: Workbook, lang: str, figures: ProblemFigures, labels: dict[int, str]
+) -> None:
+    """Every problem the digest counts, overdue first; a county's common problems after."""
+    sheet = _sheet(book, t(lang, "xlsx.sheet.problems"), _head(lang, _PROBLEM_COLUMNS))
+
+    def local(moment: datetime | None) -> datetime | None:
+        return local_moment(moment, figures.tz).replace(tzinfo=None) if moment else None
+
+    for p in figures.rows:
+        overdue = figures.now is not None and is_overdue(p, figures.now)
+        state = "overdue" if overdue else p.state
+        _append(
+            sheet,
+            [
+                p.id,
+                labels.get(p.team_id, ""),
+                category_name(lang, p.category),
+                t(lang, f"problem.colour.{p.colour}"),
+                t(lang, f"problem.level.{p.level}"),
+                t(lang, f"xlsx.problem.{state}"),
+                (p.department_id and t(lang, "xlsx.problem.assigned")) or "",
+                local(p.raised_at),
+                local(p.due_at) if p.state == "open" else None,
+                local(p.closed_at),
+                days_between(p.raised_at, p.closed_at) if p.closed_at else None,
+                p.villager or "",
+                readable(p.text),
+            ],
+        )
+    _dates(sheet, 8, 9, 10, time=True)
+    _widths(sheet, [8, 18, 12, 8, 10, 12, 10, 18, 18, 18, 10, 14, 60])
+    if figures.common:
+        common = _sheet(
+            book, t(lang, "xlsx.sheet.common"), _head(lang, ("category", "villages", "problems"))
+        )
+        for c in figures.common:
+            _append(
+                common,
+                [category_name(lang, c.category), t(lang, "sep.list").join(c.villages), c.problems],
+            )
+        _widths(common, [14, 60, 10])
 
 
 def _members_sheet(book: Workbook, lang: str, teams: Sequence[TeamFigures], first: bool) -> None:

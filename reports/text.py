@@ -12,6 +12,7 @@ from babel.dates import format_date, format_interval, format_skeleton
 from bot.i18n import t
 from reports import chart
 from rules.digest import Digest, MemberFigures, Period, Rollup, TeamFigures
+from rules.problem_list import CATEGORIES, ProblemFigures
 
 # A digest's text stays one message; the spreadsheet has every figure.
 TEXT_LIMIT = 3500
@@ -122,6 +123,53 @@ def _rollup_line(lang: str, r: Rollup) -> str:
     )
 
 
+def category_name(lang: str, category: str) -> str:
+    """A category of the built-in list in the reader's language; a county's own as written."""
+    return t(lang, f"problem.category.{category}") if category in CATEGORIES else category
+
+
+def problem_lines(lang: str, figures: ProblemFigures | None) -> list[str]:
+    """A digest's problem section: the list as it stands, the period's solved ones and how
+    long they took, and (a county's) the categories raised in several villages."""
+    if figures is None or not (figures.open or figures.raised or figures.resolved):
+        return []
+    c, lv = figures.open_by_colour, figures.open_by_level
+    median = (
+        t(lang, "digest.problems.median", days=figures.median_days)
+        if figures.median_days is not None
+        else ""
+    )
+    lines = [
+        t(
+            lang,
+            "digest.problems",
+            open=figures.open,
+            red=c["red"],
+            yellow=c["yellow"],
+            green=c["green"],
+            overdue=figures.overdue,
+            raised=figures.raised,
+            resolved=figures.resolved,
+            median=median,
+            team=lv["team"],
+            township=lv["township"],
+            county=lv["county"],
+        )
+    ]
+    for common in figures.common:
+        lines.append(
+            t(
+                lang,
+                "digest.problems.common",
+                category=category_name(lang, common.category),
+                n=len(common.villages),
+                villages=t(lang, "sep.list").join(common.villages),
+                problems=common.problems,
+            )
+        )
+    return lines
+
+
 def digest_text(
     lang: str,
     period: Period,
@@ -131,6 +179,7 @@ def digest_text(
     summaries: frozenset[int],
     late_since: datetime | None = None,
     spot_rule: str | None = None,
+    problems: ProblemFigures | None = None,
 ) -> str:
     """Short: the teams needing attention with their members, one line for each team on
     track, a county's townships first; what does not fit is in the spreadsheet."""
@@ -145,6 +194,7 @@ def digest_text(
         head.append(t(lang, "digest.empty"))
     if spot_rule and any(m.spot_year for team in teams for m in team.members):
         head.append(t(lang, "digest.spot_rule", rule=spot_rule))
+    head += problem_lines(lang, problems)
     blocks = [_rollup_line(lang, r) for r in townships]
     if townships:
         blocks.append("")

@@ -27,6 +27,17 @@ def is_leader(roles: Iterable[Role], team_id: int) -> bool:
     return any(r.role == "leader" and r.team_id == team_id for r in roles)
 
 
+def is_commander(roles: Iterable[Role], team_id: int) -> bool:
+    """The village's chief commander (总队长)."""
+    return any(r.role == "commander" and r.team_id == team_id for r in roles)
+
+
+def is_contact_for(roles: Iterable[Role], department_id: int | None) -> bool:
+    return department_id is not None and any(
+        r.role == "contact" and r.department_id == department_id for r in roles
+    )
+
+
 def is_any_admin(roles: Iterable[Role]) -> bool:
     return any(r.role == "admin" for r in roles)
 
@@ -51,9 +62,46 @@ def can_manage_team(roles: Iterable[Role], scope: Scope) -> bool:
 
 
 def may_see_team_day(roles: Iterable[Role], scope: Scope) -> bool:
-    """``/today``: the leaders, the township's coordinators and the county's admins."""
+    """``/today``: the leaders, the township's coordinators, the county's admins and the
+    village's chief commander."""
     held = list(roles)
-    return can_manage_team(held, scope) or is_coordinator_for(held, scope)
+    return (
+        can_manage_team(held, scope)
+        or is_coordinator_for(held, scope)
+        or is_commander(held, scope.team_id)
+    )
+
+
+def may_work_problem(roles: Iterable[Role], scope: Scope, level: str) -> bool:
+    """Who moves a problem at the level it waits at: the team (members and leaders), the
+    township's coordinators, the county's admins; the village's commander at any level;
+    and a level above may always act on what waits below it."""
+    held = list(roles)
+    if is_commander(held, scope.team_id):
+        return True
+    at = {
+        "team": is_member(held, scope.team_id) or is_leader(held, scope.team_id),
+        "township": is_coordinator_for(held, scope),
+        "county": scope.county_id is not None and is_admin_for(held, scope),
+    }
+    order = ("team", "township", "county")
+    return any(at[lv] for lv in order[order.index(level) :])
+
+
+def may_colour_problem(roles: Iterable[Role], scope: Scope) -> bool:
+    """The colour is the leader's, the commander's, a coordinator's or an admin's call."""
+    held = list(roles)
+    return (
+        is_leader(held, scope.team_id)
+        or is_commander(held, scope.team_id)
+        or is_coordinator_for(held, scope)
+        or is_admin_for(held, scope)
+    )
+
+
+def may_see_problems(roles: Iterable[Role], scope: Scope) -> bool:
+    held = list(roles)
+    return is_member(held, scope.team_id) or may_see_team_day(held, scope)
 
 
 def may_keep_register(roles: Iterable[Role], scope: Scope) -> bool:
@@ -119,13 +167,14 @@ def visible_commands(
         if is_member(held, scope.team_id):
             commands += ["checkin", "me", "log", "logs", "household", "leave", "back", "leaves"]
             commands.append("makeup")
+            commands += ["problem", "problems"]
             commands += ["remind", "leave_team"]
         else:
             commands.append("join")
         if may_see_team_day(held, scope):
             commands += ["today", "digest", "export"]
             if not is_member(held, scope.team_id):
-                commands += ["leaves", "logs"]
+                commands += ["leaves", "logs", "problems"]
         if is_leader(held, scope.team_id):
             commands.append("summary")
         if may_audit(held, scope):
@@ -139,8 +188,12 @@ def visible_commands(
     commands += ["leaves", "rules", "start"]
     if any(r.role in ("member", "leader") for r in held):
         commands.append("remind")
-    if any(r.role in ("coordinator", "admin", "leader") for r in held):
+    if any(r.role in ("coordinator", "admin", "leader", "commander") for r in held):
         commands += ["today", "digest", "export"]
+    if any(
+        r.role in ("member", "leader", "coordinator", "admin", "commander", "contact") for r in held
+    ):
+        commands += ["problem", "problems"]
     if may_order_spot_checks(held):
         if "logs" not in commands:
             commands.append("logs")

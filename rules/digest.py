@@ -15,6 +15,7 @@ from rules.days import MonthFigures, Pace, classify_day, month_bounds, month_fig
 from rules.leave import parse_day
 from rules.logs import month_of, parse_month, previous_month
 from rules.policy import WEEKDAYS, Policy, Weekday, WindowName
+from rules.problem_list import ProblemFigures
 from rules.problems import Problem
 from rules.reminders import reminded_windows
 from rules.spotcheck import Standing, standing
@@ -270,6 +271,7 @@ class Digest:
     townships: tuple[Rollup, ...]  # for a county admin: the roll-up by township
     policies: dict[int, Policy]  # by team id: the quotas the figures are held against
     summaries: frozenset[int]  # teams whose monthly summary for the period's month is in
+    problems: ProblemFigures | None = None  # the problem list's section
 
 
 # ---------------------------------------------------------------------- periods

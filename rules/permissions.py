@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from rules.problem_list import action_of
+
 Relation = Literal[
     "member",
     "leader",
@@ -23,6 +25,9 @@ Relation = Literal[
     "coordinator_other",  # of another township
     "admin",  # of the team's county
     "admin_other",  # of another county
+    "commander",  # the village's chief commander (总队长)
+    "commander_other",  # of another village
+    "contact",  # a department's contact, in the team's county (to a problem: its department)
     "stranger",  # no role that touches the team (or none at all)
 ]
 RELATIONS: tuple[Relation, ...] = (
@@ -32,6 +37,9 @@ RELATIONS: tuple[Relation, ...] = (
     "coordinator_other",
     "admin",
     "admin_other",
+    "commander",
+    "commander_other",
+    "contact",
     "stranger",
 )
 ChatKind = Literal["group", "private"]
@@ -42,6 +50,14 @@ _OVERSEE: frozenset[Relation] = frozenset({"leader", "coordinator", "admin"})
 _INSPECT: frozenset[Relation] = frozenset({"coordinator", "admin"})
 _MANAGE: frozenset[Relation] = frozenset({"leader", "admin"})
 _NONE: frozenset[Relation] = frozenset()
+# A chief commander sees the village's day, logs, leave and problems as a coordinator does.
+_COMMAND: frozenset[Relation] = frozenset({"commander"})
+_WATCH = _OVERSEE | _COMMAND
+# The problem list: who works on a problem at some level, and who decides its colour.
+_PROBLEM_HANDS = _TEAM | _OVERSEE | _COMMAND
+_PROBLEM_CHIEFS = _OVERSEE | _COMMAND
+_CONTACT: frozenset[Relation] = frozenset({"contact"})
+_ASSIGN: frozenset[Relation] = frozenset({"admin", "commander"})
 
 
 @dataclass(frozen=True)
@@ -89,13 +105,13 @@ TABLE: dict[str, Rule] = {
     "rules set": Rule(frozenset({"admin"}), _NONE, "rules.err.not_admin", "rules.usage"),
     "me": Rule(_TEAM, _TEAM, "me.err.not_member", "me.err.not_member"),
     "today": Rule(
-        _OVERSEE, _OVERSEE, "today.err.not_allowed", "today.err.not_allowed", takes_team=True
+        _WATCH, _WATCH, "today.err.not_allowed", "today.err.not_allowed", takes_team=True
     ),
     "digest": Rule(
-        _OVERSEE, _OVERSEE, "digest.err.not_allowed", "digest.err.not_allowed", takes_team=True
+        _WATCH, _WATCH, "digest.err.not_allowed", "digest.err.not_allowed", takes_team=True
     ),
     "export": Rule(
-        _OVERSEE, _OVERSEE, "digest.err.not_allowed", "digest.err.not_allowed", takes_team=True
+        _WATCH, _WATCH, "digest.err.not_allowed", "digest.err.not_allowed", takes_team=True
     ),
     "remind": Rule(_ALL, _TEAM, "", "remind.err.not_member", note="changing one's own: members"),
     "remind team": Rule(_MANAGE, _NONE, "remind.err.not_leader", "remind.err.not_leader"),
@@ -118,11 +134,11 @@ TABLE: dict[str, Rule] = {
     "leaves": Rule(_ALL, _ALL, "", "", note="one's own; in the group, the team's for overseers"),
     "log": Rule(_TEAM, _TEAM, "log.err.not_member", "log.err.not_member"),
     "log history": Rule(
-        _TEAM | _OVERSEE, _ALL, "logs.err.not_allowed", "", note="its writer and its readers"
+        _TEAM | _WATCH, _ALL, "logs.err.not_allowed", "", note="its writer and its readers"
     ),
     "logs": Rule(
-        _TEAM | _OVERSEE,
-        _TEAM | _INSPECT,
+        _TEAM | _WATCH,
+        _TEAM | _INSPECT | _COMMAND,
         "logs.err.not_allowed",
         "logs.err.not_allowed",
         takes_team=True,
@@ -138,6 +154,75 @@ TABLE: dict[str, Rule] = {
     ),
     "summaries": Rule(_INSPECT, _INSPECT, "summaries.err.not_allowed", "summaries.err.not_allowed"),
     "spotcheck": Rule(_NONE, _INSPECT, "spot.err.private", "spot.err.not_allowed", takes_team=True),
+    # The problem list. ``/problem <text>`` raises one (members) and ``/problem <id>`` shows
+    # one; ``/problem <id> <action> …`` acts on it (rule_for reads the action).
+    "problem": Rule(
+        _PROBLEM_HANDS,
+        _TEAM | _INSPECT | _COMMAND | _CONTACT,
+        "problem.err.not_allowed",
+        "problem.err.not_allowed",
+        note="raising: members; showing: whoever may act on it",
+    ),
+    "problem colour": Rule(
+        _PROBLEM_CHIEFS,
+        _PROBLEM_CHIEFS,
+        "problem.err.colour_who",
+        "problem.err.colour_who",
+        note="red 红, yellow 黄, green 绿, with why",
+    ),
+    "problem category": Rule(
+        _PROBLEM_HANDS, _PROBLEM_HANDS, "problem.err.not_allowed", "problem.err.not_allowed"
+    ),
+    "problem escalate": Rule(
+        _PROBLEM_HANDS,
+        _PROBLEM_HANDS,
+        "problem.err.not_allowed",
+        "problem.err.not_allowed",
+        note="at the level it waits at; the commander at any",
+    ),
+    "problem assign": Rule(
+        _ASSIGN,
+        _ASSIGN,
+        "problem.err.assign_who",
+        "problem.err.assign_who",
+        note="to a department of the county, once it is at the county",
+    ),
+    "problem accept": Rule(_NONE, _CONTACT, "problem.err.private", "problem.err.contact_only"),
+    "problem note": Rule(
+        _PROBLEM_HANDS,
+        _PROBLEM_HANDS | _CONTACT,
+        "problem.err.not_allowed",
+        "problem.err.not_allowed",
+        note="a progress note",
+    ),
+    "problem resolve": Rule(
+        _PROBLEM_HANDS,
+        _PROBLEM_HANDS | _CONTACT,
+        "problem.err.not_allowed",
+        "problem.err.not_allowed",
+        note="with a note; at the level it waits at, or its department",
+    ),
+    "problem confirm": Rule(
+        _TEAM | _COMMAND,
+        _TEAM | _COMMAND,
+        "problem.err.team_only",
+        "problem.err.team_only",
+        note="confirmed with the household",
+    ),
+    "problem reopen": Rule(
+        _TEAM | _COMMAND,
+        _TEAM | _COMMAND,
+        "problem.err.team_only",
+        "problem.err.team_only",
+        note="not solved after all",
+    ),
+    "problems": Rule(
+        _PROBLEM_HANDS,
+        _TEAM | _INSPECT | _COMMAND | _CONTACT,
+        "problem.err.not_allowed",
+        "problem.err.not_allowed",
+        note="in the group its team's; privately one's queue and area",
+    ),
 }
 
 # Buttons, by their data's kind and action (``v1:lv:12:a`` is ``lv a``). The relation is to
@@ -152,6 +237,36 @@ BUTTONS: dict[str, Rule] = {
     "mk": Rule(_OVERSEE, _OVERSEE, "makeup.err.deciders", "makeup.err.deciders"),
     "fd": Rule(_TEAM, _TEAM, "field.err.team_only", "field.err.team_only"),
     "mu": Rule(_TEAM, _TEAM, "makeup.err.not_member", "makeup.err.not_member"),
+    "pb c": Rule(
+        _PROBLEM_HANDS, _PROBLEM_HANDS, "problem.err.colour_who", "problem.err.colour_who"
+    ),
+    "pb k": Rule(
+        _PROBLEM_HANDS, _PROBLEM_HANDS, "problem.err.not_allowed", "problem.err.not_allowed"
+    ),
+    "pb a": Rule(
+        _COMMAND | _CONTACT,
+        _COMMAND | _CONTACT,
+        "problem.err.contact_only",
+        "problem.err.contact_only",
+    ),
+    "pb n": Rule(
+        _PROBLEM_HANDS | _CONTACT,
+        _PROBLEM_HANDS | _CONTACT,
+        "problem.err.not_allowed",
+        "problem.err.not_allowed",
+    ),
+    "pb s": Rule(
+        _PROBLEM_HANDS | _CONTACT,
+        _PROBLEM_HANDS | _CONTACT,
+        "problem.err.not_allowed",
+        "problem.err.not_allowed",
+    ),
+    "pb y": Rule(
+        _TEAM | _COMMAND, _TEAM | _COMMAND, "problem.err.team_only", "problem.err.team_only"
+    ),
+    "pb x": Rule(
+        _TEAM | _COMMAND, _TEAM | _COMMAND, "problem.err.team_only", "problem.err.team_only"
+    ),
 }
 BUTTON_NAMES = {
     "lv a": "leave: Approve",
@@ -162,17 +277,34 @@ BUTTON_NAMES = {
     "mk": "make-up, field check-in: Approve, Reject",
     "fd": "check in as field work",
     "mu": "make up a missed window (under its reminder)",
+    "pb c": "problem: colour",
+    "pb k": "problem: category",
+    "pb a": "problem: accept (its department)",
+    "pb n": "problem: progress note",
+    "pb s": "problem: resolved",
+    "pb y": "problem: confirmed by the household",
+    "pb x": "problem: not solved",
 }
 
 
 def button_rule(kind: str, parts: list[str]) -> tuple[str, Rule] | None:
-    """The row for a button's decoded data: ``lv`` by its action, the others by kind."""
-    key = f"lv {parts[-1]}" if kind == "lv" and parts else kind
+    """The row for a button's decoded data: ``lv`` by its action (last), ``pb`` by its
+    action (after the problem's id), the others by kind."""
+    key = kind
+    if kind == "lv" and parts:
+        key = f"lv {parts[-1]}"
+    elif kind == "pb" and len(parts) >= 2:
+        key = f"pb {parts[1]}"
     return (key, BUTTONS[key]) if key in BUTTONS else None
 
 
 def rule_for(command: str, words: list[str]) -> tuple[str, Rule] | None:
-    """The most specific row for a command and its first word: ``site add`` before ``site``."""
+    """The most specific row for a command and its first word: ``site add`` before ``site``;
+    ``/problem 12 red`` is ``problem colour`` (the action follows the problem's id)."""
+    if command == "problem" and len(words) >= 2 and words[0].lstrip("#").isdigit():
+        action = action_of(words[1])
+        if action is not None:
+            return f"problem {action}", TABLE[f"problem {action}"]
     if words and f"{command} {words[0].lower()}" in TABLE:
         key = f"{command} {words[0].lower()}"
         return key, TABLE[key]
@@ -205,6 +337,9 @@ _LABELS = {
     "coordinator_other": "coordinator, other township",
     "admin": "admin",
     "admin_other": "admin, other county",
+    "commander": "commander",
+    "commander_other": "commander, other village",
+    "contact": "department contact",
     "stranger": "anyone else",
 }
 

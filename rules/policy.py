@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from dataclasses import dataclass, replace
 from datetime import time
 from typing import Any, Literal
 
+from rules.problem_list import CATEGORIES, CATEGORY_WORDS
 from rules.problems import Problem
 
 WindowName = Literal["morning", "evening", "night"]
@@ -120,6 +122,15 @@ class Policy:
     # A member with this many made-up or annulled check-ins in a digest's period needs
     # attention there (0: never for this alone).
     exceptions: int = 3
+    # The problem list (红黄绿三色清单): days a red, yellow or green problem has at each level
+    # before it moves up by itself; a category raised in this many villages within a
+    # digest's period is a common problem for the county's headquarters (0: never); and the
+    # county's categories (codes from rules.problem_list, or words of the county's own).
+    problem_red: int = 3
+    problem_yellow: int = 15
+    problem_green: int = 30
+    problem_common: int = 3
+    problem_categories: tuple[str, ...] = CATEGORIES
 
     def window(self, name: str) -> Window | None:
         return next((w for w in self.windows if w.name == name), None)
@@ -170,6 +181,11 @@ def to_json(policy: Policy) -> str:
             "field": policy.field,
             "field_by": policy.field_by,
             "field_far": policy.field_far_km,
+            "problem_red": policy.problem_red,
+            "problem_yellow": policy.problem_yellow,
+            "problem_green": policy.problem_green,
+            "problem_common": policy.problem_common,
+            "problem_categories": ",".join(policy.problem_categories),
         },
         ensure_ascii=False,
     )
@@ -257,6 +273,11 @@ _SCALARS = (
     "field",
     "field_by",
     "field_far",
+    "problem_red",
+    "problem_yellow",
+    "problem_green",
+    "problem_common",
+    "problem_categories",
 )
 _ALIASES = {"accuracy": "accuracy_m"}
 # Words a county types, and the policy field each sets.
@@ -279,6 +300,10 @@ _NUMBERS = {
     "makeup_month": "makeup_month",
     "exceptions": "exceptions",
     "field_far": "field_far_km",
+    "problem_red": "problem_red",
+    "problem_yellow": "problem_yellow",
+    "problem_green": "problem_green",
+    "problem_common": "problem_common",
 }
 # A time of day, or ``off``.
 _CLOCKS = {"remind_log": "remind_log", "digest_at": "digest_at"}
@@ -343,6 +368,11 @@ def apply_changes(
                     else Problem("rules.err.window", {"value": value})
                 )
             changes["spot_hours"] = (hours.start, hours.end)
+        elif key == "problem_categories":
+            found = parse_categories(value)
+            if isinstance(found, Problem):
+                return found
+            changes["problem_categories"] = found
         elif key in _CHOICES and value in _CHOICES[key]:
             changes[key] = value
         elif key in _SWITCHES and value.lower() in _ON_OFF:
@@ -403,4 +433,26 @@ def _check_figures(policy: Policy) -> Problem | None:
         and 1 <= policy.field_far_km <= 500
     ):
         return Problem("rules.err.makeup_figures")
+    deadlines = (policy.problem_red, policy.problem_yellow, policy.problem_green)
+    if not all(1 <= d <= 365 for d in deadlines) or not 0 <= policy.problem_common <= 100:
+        return Problem("rules.err.problem_figures")
     return None
+
+
+MAX_CATEGORIES = 20
+
+
+def parse_categories(value: str) -> tuple[str, ...] | Problem:
+    """``roads,water,power,林业`` (or with 、 or ，): the county's categories, in button order.
+    A known word (``道路``) becomes its code; other words are the county's own."""
+    words = [w.strip() for w in re.split(r"[,，、]", value) if w.strip()]
+    found: list[str] = []
+    for word in words:
+        code = CATEGORY_WORDS.get(word.lower(), word.lower() if word.isascii() else word)
+        if len(code) > 20 or "=" in code:
+            return Problem("rules.err.categories", {"value": value})
+        if code not in found:
+            found.append(code)
+    if not found or len(found) > MAX_CATEGORIES:
+        return Problem("rules.err.categories", {"value": value})
+    return tuple(found)

@@ -9,6 +9,8 @@ every team at once, and derives what is due from the database, so a restart lose
 - ``spot:tick`` plans each week's scheduled spot checks, starts those whose moment has
   come, and closes every check whose deadline has passed (once, whatever restarts between);
 - ``leave:sweep`` reminds approvers of waiting leave and flags missing returns;
+- ``problems:sweep`` moves a problem past its colour's deadline up one level (at the county,
+  flags it), telling both levels;
 - ``wire:prune`` forgets handled updates after two days and sent messages after a month.
 """
 
@@ -22,7 +24,9 @@ from telegram.ext import Application
 
 from bot.config import Settings
 from bot.context import CunbotContext
+from handlers import problem_list as problem_handlers
 from scheduler import leave
+from services import problem_list
 from services.delivery import prune_wire
 from services.digest import plan_digests
 from services.reminders import plan_reminders
@@ -50,6 +54,15 @@ async def spot_tick_job(context: CunbotContext) -> None:
         context.deliverer.kick()
 
 
+async def problems_sweep_job(context: CunbotContext) -> None:
+    async with context.store.unit():
+        moved = await problem_list.sweep(context.store, context.now(), context.settings.lang)
+        for step in moved:
+            await problem_handlers.tell(context, step)
+    if moved:
+        log.info("%d problems moved up or flagged by their deadlines", len(moved))
+
+
 async def prune_wire_job(context: CunbotContext) -> None:
     inbox, sent = await prune_wire(context.store, context.now())
     if inbox or sent:
@@ -67,6 +80,12 @@ def schedule_all(app: Application[Any, Any, Any, Any, Any, Any], settings: Setti
         interval=every,
         first=min(every, timedelta(seconds=2)),
         name="leave:sweep",
+    )
+    queue.run_repeating(
+        problems_sweep_job,
+        interval=every,
+        first=min(every, timedelta(seconds=2)),
+        name="problems:sweep",
     )
     tick = timedelta(seconds=settings.tick_seconds)
     first = min(tick, timedelta(seconds=1))

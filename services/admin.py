@@ -37,19 +37,40 @@ async def _county(tx: Tx, name: str, now: datetime, created: list[str]) -> Count
 async def create_invite(
     store: Store,
     now: datetime,
-    role: Literal["coordinator", "admin"],
+    role: Literal["coordinator", "admin", "commander", "contact"],
     *,
     county: str | None,
     township: str | None,
     hours: int = DEFAULT_INVITE_HOURS,
+    team: str | None = None,
+    department: str | None = None,
 ) -> InviteResult:
-    """A single-use code that makes whoever opens it a coordinator of a township or an admin
-    of a county. A county or township named for the first time is created (and reported)."""
+    """A single-use code that makes whoever opens it a coordinator of a township, an admin
+    of a county, the chief commander of a village (a team, by its code) or a contact of a
+    county department. A county, township or department named for the first time is created
+    (and reported)."""
     if hours <= 0:
         return InviteResult(problem=Problem("invite.err.hours"))
     created: list[str] = []
+    team_id = department_id = None
     async with store.transaction() as tx:
-        if role == "admin":
+        if role == "commander":
+            found_team = await tx.get_team_by_code(team) if team else None
+            if found_team is None:
+                return InviteResult(problem=Problem("invite.err.need_team", {"team": team or ""}))
+            township_id, county_id, team_id = None, None, found_team.id
+            place = f"{found_team.code} {found_team.village}"
+        elif role == "contact":
+            if not county or not department:
+                return InviteResult(problem=Problem("invite.err.need_department"))
+            target = await _county(tx, county, now, created)
+            unit = await tx.department(target.id, department)
+            if unit is None:
+                unit = await tx.create_department(target.id, department, now)
+                created.append(f"{target.name} / {department}")
+            township_id, county_id, department_id = None, target.id, unit.id
+            place = f"{target.name} / {unit.name}"
+        elif role == "admin":
             if not county:
                 return InviteResult(problem=Problem("invite.err.need_county"))
             target = await _county(tx, county, now, created)
@@ -79,8 +100,9 @@ async def create_invite(
             place = f"{place_township.county_name} / {place_township.name}"
         code = PREFIX + secrets.token_urlsafe(24)
         await tx.create_invite(
-            code, role, township_id, county_id, now, now + timedelta(hours=hours)
-        )
+            code, role, township_id, county_id, now, now + timedelta(hours=hours),
+            team_id, department_id,
+        )  # fmt: skip
     return InviteResult(code=code, place=place, created=tuple(created))
 
 
@@ -101,7 +123,13 @@ async def redeem_invite(store: Store, now: datetime, user: TgUser, code: str) ->
         assert invite is not None
         person = await ensure_person(tx, user, now)
         await tx.use_invite(code, person.id, now)
-        role = Role(invite.role, township_id=invite.township_id, county_id=invite.county_id)
+        role = Role(
+            invite.role,
+            team_id=invite.team_id,
+            township_id=invite.township_id,
+            county_id=invite.county_id,
+            department_id=invite.department_id,
+        )
         await tx.grant_role(person.id, role, now, person.id)
         places = dict(await tx.role_places(person.id))
     return RedeemResult(role=invite.role, place=places.get(invite.role))

@@ -28,6 +28,7 @@ from rules.digest import (
 )
 from rules.leave import leave_calendar, parse_day
 from rules.policy import Policy, WindowName
+from rules.problem_list import problem_figures
 from rules.problems import Problem
 from rules.spotcheck import rotation_start
 from services.org import TgUser, area_of, policy_for, scope_of, team_label
@@ -42,6 +43,7 @@ from storage.models import (
     Person,
     Role,
     Team,
+    VillageProblem,
     WorkLog,
 )
 
@@ -66,6 +68,11 @@ class DigestRecords:
     members: dict[int, list[MemberRecord]]  # by team id
     policies: dict[int, Policy]  # by team id
     summaries: frozenset[int]  # teams whose monthly summary for the period's month is in
+    # The problem list: the teams' problems still open or raised or closed in the period,
+    # the period as UTC moments, and when the records were read.
+    problems: tuple[VillageProblem, ...] = ()
+    window: tuple[datetime, datetime] | None = None
+    read_at: datetime | None = None
 
 
 async def read_digest(
@@ -133,9 +140,11 @@ async def read_digest(
     if period.kind == "monthly":
         sent = await tx.month_summaries(period.key, ids)
         summaries = frozenset(s.team_id for s in sent)
+    problems = tuple(await tx.team_problems(ids, since))
     return DigestRecords(
-        scope, name, period, today, clock, tuple(teams), dict(members), policies, summaries
-    )
+        scope, name, period, today, clock, tuple(teams), dict(members), policies, summaries,
+        problems, (since, until), now,
+    )  # fmt: skip
 
 
 def _spot_counts(record: SpotRecord | None, period: Period) -> tuple[int, int]:
@@ -165,6 +174,18 @@ def compute_digest(records: DigestRecords) -> Digest:
         )
         for team in records.teams
     ]
+    problems = None
+    if records.window is not None and records.read_at is not None and records.teams:
+        # Common problems are the county's headquarters' to see: only a county's digest.
+        first = policies[records.teams[0].id]
+        problems = problem_figures(
+            records.problems,
+            {t.id: t.village for t in records.teams},
+            *records.window,
+            records.read_at,
+            first.problem_common if records.scope == "county" else 0,
+            records.teams[0].tz,
+        )
     return Digest(
         period,
         records.scope,
@@ -174,6 +195,7 @@ def compute_digest(records: DigestRecords) -> Digest:
         tuple(roll_up(figures)) if records.scope in ("county", "area") else (),
         policies,
         records.summaries,
+        problems,
     )
 
 
@@ -317,8 +339,9 @@ async def export_records(
 # ---------------------------------------------------------------------- scheduled digests
 async def plan_digests(store: Store, now: datetime) -> int:
     """Plan each digest that has fallen due since the schedule began, once: the weekly one
-    for every coordinator (their township), admin (their county, by township) and leader
-    (their team, privately or else in the group); the monthly compliance report likewise."""
+    for every coordinator (their township), admin (their county, by township), leader
+    (their team, privately or else in the group) and chief commander (their village,
+    privately); the monthly compliance report likewise."""
     async with store.transaction() as tx:
         since_text = await tx.get_meta(SCHEDULE_SINCE)
         if since_text is None:
@@ -350,7 +373,7 @@ async def plan_digests(store: Store, now: datetime) -> int:
                 if not await tx.plan_once(f"digest.{kind}", period.key, scope, now):
                     continue
                 if holders is None:
-                    holders = await tx.holders(("leader", "coordinator", "admin"))
+                    holders = await tx.holders(("leader", "coordinator", "admin", "commander"))
                 planned += _digest_recipients(kind, period, due_at, county_id, teams, holders, tz)
         return await tx.add_deliveries(planned, now) if planned else 0
 
@@ -399,6 +422,9 @@ def _digest_recipients(
             team = by_id[h.team_id]
             chat = h.person.tg_user_id if h.private or team.chat_id is None else team.chat_id
             add(h, "team", team.id, chat, team.id)
+        elif h.role == "commander" and h.team_id in by_id and h.private:
+            # The village's chief commander reads its digest privately (never in its group).
+            add(h, "team", h.team_id, h.person.tg_user_id, h.team_id)
     return out
 
 

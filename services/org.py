@@ -71,10 +71,15 @@ async def policy_for(tx: Tx, team: Team | None) -> Policy:
 
 async def area_of(tx: Tx, roles: list[Role]) -> list[Team]:
     """The teams a coordinator's townships and an admin's counties hold (an admin also sees
-    teams placed in no county)."""
+    teams placed in no county), and the villages a chief commander answers for."""
     townships = [r.township_id for r in roles if r.role == "coordinator" and r.township_id]
     counties = [r.county_id for r in roles if r.role == "admin" and r.county_id]
-    return await tx.area_teams(townships, counties, access.is_any_admin(roles))
+    teams = await tx.area_teams(townships, counties, access.is_any_admin(roles))
+    # A chief commander's villages are theirs to see, wherever they lie.
+    for role in roles:
+        if role.role == "commander" and role.team_id and all(t.id != role.team_id for t in teams):
+            teams.append(await tx.get_team(role.team_id))
+    return teams
 
 
 async def _make_leader(tx: Tx, person: Person, team: Team, now: datetime) -> None:
@@ -215,6 +220,14 @@ def relations_to(roles: list[Role], team: Team) -> frozenset[Relation]:
         held.add("admin")
     elif any(r.role == "admin" for r in roles):
         held.add("admin_other")
+    if access.is_commander(roles, team.id):
+        held.add("commander")
+    elif any(r.role == "commander" for r in roles):
+        held.add("commander_other")
+    if team.county_id is not None and any(
+        r.role == "contact" and r.county_id == team.county_id for r in roles
+    ):
+        held.add("contact")
     return frozenset(held or {"stranger"})
 
 
@@ -259,6 +272,15 @@ async def button_relations(
         number = parse_id(parts[0]) if parts else None
         if number is None:
             return None
+        if kind == "pb":
+            problem = await tx.get_problem(number)
+            if problem is None:
+                return None
+            held = relations_to(roles, await tx.get_team(problem.team_id)) - {"contact"}
+            # A contact stands to a problem only through the department it is assigned to.
+            if access.is_contact_for(roles, problem.department_id):
+                held = (held - {"stranger"}) | {"contact"}
+            return held or frozenset({"stranger"})
         found = (
             await tx.get_leave(number)
             if kind == "lv"

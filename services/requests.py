@@ -21,6 +21,7 @@ from rules.days import month_bounds
 from rules.ids import parse_id
 from rules.leave import Level, escalation_stage, leave_calendar, up
 from rules.problems import Problem
+from services import problem_list
 from services.leave import Recipient, approvers_at, group_lang, lang_of, member_team
 from services.org import TgUser, ensure_person, policy_for, scope_of
 from storage.base import Store, Tx
@@ -578,7 +579,7 @@ async def _field_reason(
     return FieldCounted(await _view(tx, decided), made)
 
 
-Typed = Decided | Asked | FieldCounted | Problem
+Typed = Decided | Asked | FieldCounted | problem_list.Moved | Problem
 
 
 async def answer_typed(
@@ -606,6 +607,11 @@ async def answer_typed(
             return await _makeup_reason(tx, now, person, pending, words, chat_id, default_lang)
         if pending := await tx.take_pending(chat_id, person.id, FIELD, now):
             return await _field_reason(
+                tx, now, person, pending, words, photo_file_id, chat_id, default_lang
+            )
+        # A problem's progress note or how it was resolved (a photo may come with it).
+        if pending := await tx.take_pending(chat_id, person.id, problem_list.INPUT, now):
+            return await problem_list.typed(
                 tx, now, person, pending, words, photo_file_id, chat_id, default_lang
             )
     return None

@@ -21,6 +21,7 @@ from storage.models import (
     CheckinRequest,
     County,
     Delivery,
+    Department,
     Event,
     Holder,
     Household,
@@ -39,6 +40,7 @@ from storage.models import (
     Outgoing,
     PendingInput,
     Person,
+    ProblemStep,
     Role,
     RoleName,
     Site,
@@ -48,12 +50,71 @@ from storage.models import (
     Team,
     TeamPerson,
     Township,
+    VillageProblem,
     WireView,
     WorkLog,
 )
 
 
-class Tx(Protocol):
+class ProblemTx(Protocol):
+    """The problem list (storage.sqlite_problems)."""
+
+    async def department(self, county_id: int, name: str) -> Department | None: ...
+    async def get_department(self, department_id: int) -> Department | None: ...
+    async def create_department(self, county_id: int, name: str, now: datetime) -> Department: ...
+    async def county_departments(self, county_id: int) -> list[Department]: ...
+    async def department_contacts(self, department_id: int) -> list[Person]: ...
+    async def create_problem(
+        self,
+        team_id: int,
+        person_id: int,
+        chat_id: int,
+        message_id: int,
+        media_group_id: str | None,
+        text: str,
+        villager: str | None,
+        category: str,
+        colour: str,
+        raised_at: datetime,
+        due: datetime,
+        now: datetime,
+    ) -> VillageProblem | None: ...
+    async def get_problem(self, problem_id: int) -> VillageProblem | None: ...
+    async def problem_of_message(self, chat_id: int, message_id: int) -> VillageProblem | None: ...
+    async def problem_of_album(
+        self, chat_id: int, media_group_id: str
+    ) -> VillageProblem | None: ...
+    async def team_problems(
+        self, team_ids: Sequence[int], since: datetime | None = None
+    ) -> list[VillageProblem]: ...
+    async def department_problems(self, department_id: int) -> list[VillageProblem]: ...
+    async def due_problems(self, now: datetime) -> list[VillageProblem]: ...
+    async def change_problem(
+        self, problem: VillageProblem, changes: dict[str, Any], *, expect_state: str | None = None
+    ) -> bool: ...
+    async def add_problem_photo(
+        self, problem: VillageProblem, file_id: str, unique_id: str, message_id: int, now: datetime
+    ) -> bool: ...
+    async def set_problem_households(
+        self, problem_id: int, household_ids: Sequence[int]
+    ) -> None: ...
+    async def add_problem_step(
+        self,
+        problem_id: int,
+        team_id: int,
+        kind: str,
+        actor_id: int | None,
+        now: datetime,
+        *,
+        before: str | None = None,
+        after: str | None = None,
+        note: str | None = None,
+        photo: str | None = None,
+    ) -> None: ...
+    async def problem_steps(self, problem_id: int) -> list[ProblemStep]: ...
+
+
+class Tx(ProblemTx, Protocol):
     """One unit of work."""
 
     # --- people
@@ -134,6 +195,8 @@ class Tx(Protocol):
         county_id: int | None,
         now: datetime,
         expires_at: datetime,
+        team_id: int | None = None,
+        department_id: int | None = None,
     ) -> Invite: ...
     async def get_invite(self, code: str) -> Invite | None: ...
     async def use_invite(self, code: str, person_id: int, now: datetime) -> bool: ...

@@ -6,8 +6,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
-RoleName = Literal["member", "leader", "coordinator", "admin"]
-ROLE_NAMES: tuple[RoleName, ...] = ("member", "leader", "coordinator", "admin")
+RoleName = Literal["member", "leader", "coordinator", "admin", "commander", "contact"]
+ROLE_NAMES: tuple[RoleName, ...] = (
+    "member",
+    "leader",
+    "coordinator",
+    "admin",
+    "commander",  # a village's chief commander (总队长): a role of one team
+    "contact",  # a county department's contact, who is assigned problems
+)
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,7 @@ class Role:
     team_id: int | None = None
     township_id: int | None = None
     county_id: int | None = None
+    department_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,8 @@ class Invite:
     expires_at: datetime
     used_at: datetime | None
     used_by: int | None
+    team_id: int | None = None
+    department_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -529,3 +539,68 @@ class WireView:
     dead: list[InboxRow]
     outbox: dict[str, int]  # state -> rows
     oldest_due: datetime | None
+
+
+# ---------------------------------------------------------------------- the problem list
+@dataclass(frozen=True)
+class Department:
+    """A county department problems can be assigned to (交通局, the mobile operator…)."""
+
+    id: int
+    county_id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class ProblemPhoto:
+    file_id: str
+    file_unique_id: str
+    message_id: int
+
+
+@dataclass(frozen=True)
+class VillageProblem:
+    """A villager's problem on the red / yellow / green list (see storage migration 15)."""
+
+    id: int
+    team_id: int
+    person_id: int
+    chat_id: int
+    message_id: int
+    text: str
+    villager: str | None
+    category: str
+    colour: str
+    colour_by: int | None
+    level: str
+    department_id: int | None
+    accepted_at: datetime | None
+    state: str
+    raised_at: datetime
+    level_since: datetime
+    due_at: datetime
+    overdue_at: datetime | None
+    resolved_at: datetime | None
+    resolved_by: int | None
+    resolution: str | None
+    resolution_photo: str | None
+    closed_at: datetime | None
+    closed_by: int | None
+    revisions: int
+    photos: tuple[ProblemPhoto, ...] = ()
+    households: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProblemStep:
+    """One step of a problem's life: who (None: the deadline), when, what, why."""
+
+    id: int
+    problem_id: int
+    at: datetime
+    actor_id: int | None
+    kind: str
+    before: str | None
+    after: str | None
+    note: str | None
+    photo: str | None

@@ -55,6 +55,7 @@ from storage.sqlite_base import (
 from storage.sqlite_checkins import CheckinQueries
 from storage.sqlite_leave import LeaveQueries
 from storage.sqlite_logs import LogQueries
+from storage.sqlite_problems import ProblemQueries
 from storage.sqlite_requests import RequestQueries
 from storage.sqlite_schedule import ScheduleQueries
 from storage.sqlite_spot import SpotQueries
@@ -69,6 +70,7 @@ class SqliteTx(
     CheckinQueries,
     LeaveQueries,
     LogQueries,
+    ProblemQueries,
     RequestQueries,
     ScheduleQueries,
     SpotQueries,
@@ -232,7 +234,7 @@ class SqliteTx(
     # ------------------------------------------------------------------ roles
     async def active_roles(self, person_id: int) -> list[Role]:
         rows = await self._all(
-            """SELECT role, team_id, township_id, county_id FROM roles
+            """SELECT role, team_id, township_id, county_id, department_id FROM roles
                WHERE person_id = ? AND revoked_at IS NULL ORDER BY id""",
             (person_id,),
         )
@@ -242,15 +244,16 @@ class SqliteTx(
         self, person_id: int, role: Role, now: datetime, actor_id: int | None
     ) -> bool:
         cur = await self._run(
-            """INSERT OR IGNORE INTO roles
-               (person_id, role, team_id, township_id, county_id, granted_at, granted_by)
-               VALUES (?, ?, ?, ?, ?, ?, ?)""",
+            """INSERT OR IGNORE INTO roles (person_id, role, team_id, township_id, county_id,
+                   department_id, granted_at, granted_by)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
             (
                 person_id,
                 role.role,
                 role.team_id,
                 role.township_id,
                 role.county_id,
+                role.department_id,
                 to_db(now),
                 actor_id,
             ),
@@ -266,6 +269,7 @@ class SqliteTx(
             role=role.role,
             township_id=role.township_id,
             county_id=role.county_id,
+            department_id=role.department_id,
         )
         return True
 
@@ -275,7 +279,8 @@ class SqliteTx(
         cur = await self._run(
             """UPDATE roles SET revoked_at = ?, revoked_by = ?
                WHERE person_id = ? AND role = ? AND revoked_at IS NULL
-                 AND team_id IS ? AND township_id IS ? AND county_id IS ?""",
+                 AND team_id IS ? AND township_id IS ? AND county_id IS ?
+                 AND department_id IS ?""",
             (
                 to_db(now),
                 actor_id,
@@ -284,6 +289,7 @@ class SqliteTx(
                 role.team_id,
                 role.township_id,
                 role.county_id,
+                role.department_id,
             ),
         )
         if cur.rowcount == 0:
@@ -297,6 +303,7 @@ class SqliteTx(
             role=role.role,
             township_id=role.township_id,
             county_id=role.county_id,
+            department_id=role.department_id,
         )
         return True
 
@@ -304,7 +311,7 @@ class SqliteTx(
         rows = await self._all(
             f"""SELECT {PERSON_COLUMNS}, group_concat(r.role) FROM roles r
                 JOIN people p ON p.id = r.person_id
-                WHERE r.team_id = ? AND r.revoked_at IS NULL
+                WHERE r.team_id = ? AND r.revoked_at IS NULL AND r.role IN ('member', 'leader')
                 GROUP BY p.id ORDER BY MIN(r.granted_at), p.id""",
             (team_id,),
         )
@@ -319,10 +326,11 @@ class SqliteTx(
 
     async def role_places(self, person_id: int) -> list[tuple[str, str]]:
         rows = await self._all(
-            """SELECT r.role, COALESCE(t.village, w.name, c.name) FROM roles r
+            """SELECT r.role, COALESCE(t.village, w.name, c.name, d.name) FROM roles r
                LEFT JOIN teams t ON t.id = r.team_id
                LEFT JOIN townships w ON w.id = r.township_id
                LEFT JOIN counties c ON c.id = r.county_id
+               LEFT JOIN departments d ON d.id = r.department_id
                WHERE r.person_id = ? AND r.revoked_at IS NULL ORDER BY r.id""",
             (person_id,),
         )
@@ -393,12 +401,16 @@ class SqliteTx(
         county_id: int | None,
         now: datetime,
         expires_at: datetime,
+        team_id: int | None = None,
+        department_id: int | None = None,
     ) -> Invite:
         await self._run(
-            """INSERT INTO invites (code, role, township_id, county_id, created_at, expires_at)
-               VALUES (?, ?, ?, ?, ?, ?)""",
-            (code, role, township_id, county_id, to_db(now), to_db(expires_at)),
-        )
+            """INSERT INTO invites (code, role, township_id, county_id, team_id, department_id,
+                   created_at, expires_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            (code, role, township_id, county_id, team_id, department_id, to_db(now),
+             to_db(expires_at)),
+        )  # fmt: skip
         # The code is a credential until used: the event names the invite, not the code.
         await self._event(
             "invite.created",
@@ -407,13 +419,18 @@ class SqliteTx(
             role=role,
             township_id=township_id,
             county_id=county_id,
+            team_id=team_id,
+            department_id=department_id,
             expires_at=to_db(expires_at),
         )
-        return Invite(code, role, township_id, county_id, expires_at, None, None)
+        return Invite(
+            code, role, township_id, county_id, expires_at, None, None, team_id, department_id
+        )
 
     async def get_invite(self, code: str) -> Invite | None:
         row = await self._one(
-            """SELECT code, role, township_id, county_id, expires_at, used_at, used_by
+            """SELECT code, role, township_id, county_id, expires_at, used_at, used_by,
+                      team_id, department_id
                FROM invites WHERE code = ?""",
             (code,),
         )
@@ -427,6 +444,8 @@ class SqliteTx(
             from_db(row[4]),
             from_db(row[5]) if row[5] else None,
             row[6],
+            row[7],
+            row[8],
         )
 
     async def use_invite(self, code: str, person_id: int, now: datetime) -> bool:
@@ -592,8 +611,9 @@ class SqliteTx(
 _INVARIANTS = (
     (
         "role held twice",
-        "SELECT person_id, role, team_id, township_id, county_id FROM roles"
-        " WHERE revoked_at IS NULL GROUP BY person_id, role, team_id, township_id, county_id"
+        "SELECT person_id, role, team_id, township_id, county_id, department_id FROM roles"
+        " WHERE revoked_at IS NULL"
+        " GROUP BY person_id, role, team_id, township_id, county_id, department_id"
         " HAVING COUNT(*) > 1",
     ),
     (

@@ -920,6 +920,8 @@ class BotApiServer:
         is several such messages sharing ``media_group_id``, the caption on the first."""
         message = self._new_message(chat_id, user_id, None)
         file_id, unique_id = self._user_file("photo")
+        # Telegram lets a bot send on a photo a user sent it, by the photo's file id.
+        self.bot_files[file_id] = ("photo.jpg", b"\xff\xd8" + file_id.encode())
         message["photo"] = [
             {
                 "file_id": f"{file_id}s",

@@ -41,6 +41,7 @@ from tests.conftest import (
 
 XIABA_GROUP = -100777
 QIAN, WU, MA = 1010, 1011, 1012
+HU, CAO, YUAN = 1013, 1014, 1015  # Shangba's chief commander, Xiaba's, a department contact
 HOME = "HZ-001"
 
 # Each person's relations: in Shangba's group, in Xiaba's group, and privately (to HZ-001
@@ -53,6 +54,9 @@ WHO: dict[int, tuple[set[Relation], set[Relation], set[Relation], set[Relation]]
     WU: ({"coordinator_other"}, {"coordinator"}, {"coordinator_other"}, {"coordinator"}),
     ADMIN: ({"admin"}, {"admin"}, {"admin"}, {"admin"}),
     MA: ({"admin_other"}, {"admin_other"}, {"admin_other"}, {"admin"}),
+    HU: ({"commander"}, {"commander_other"}, {"commander"}, {"commander"}),
+    CAO: ({"commander_other"}, {"commander"}, {"commander_other"}, {"commander"}),
+    YUAN: ({"contact"}, {"contact"}, {"contact"}, {"contact"}),
     OUTSIDER: ({"stranger"}, {"stranger"}, {"stranger"}, {"stranger"}),
 }
 
@@ -95,6 +99,17 @@ SENT: dict[str, str | None] = {
     "summary": "/summary",
     "summaries": "/summaries",
     "spotcheck": "/spotcheck 0",
+    "problem": "/problem",
+    "problem colour": "/problem 999999 red",
+    "problem category": "/problem 999999 category roads",
+    "problem escalate": "/problem 999999 escalate why",
+    "problem assign": "/problem 999999 assign nobody",
+    "problem accept": "/problem 999999 accept",
+    "problem note": "/problem 999999 note some progress",
+    "problem resolve": "/problem 999999 resolve done",
+    "problem confirm": "/problem 999999 confirm",
+    "problem reopen": "/problem 999999 reopen",
+    "problems": "/problems",
 }
 
 
@@ -118,7 +133,23 @@ async def _people(county: BotHarness, server: BotApiServer, tmp_path: Path) -> N
 
     xuanwei_id = await in_store(county.settings, county.clock, xuanwei)
     await grant(county.settings, county.clock, MA, "Ma", Role("admin", county_id=xuanwei_id))
-    for user in (WU, MA, MEMBER, LEADER, OUTSIDER):
+
+    async def places(tx: Tx) -> tuple[int, int, int, int]:
+        shangba, xiaba = await tx.get_team_by_code("HZ-001"), await tx.get_team_by_code("HZ-002")
+        huize = await tx.get_county("Huize")
+        assert shangba and xiaba and huize
+        bureau = await tx.create_department(huize.id, "交通局", county.clock())
+        return shangba.id, xiaba.id, huize.id, bureau.id
+
+    shangba, xiaba, huize, bureau = await in_store(county.settings, county.clock, places)
+    for user, name, role in (
+        (HU, "Hu", Role("commander", team_id=shangba)),
+        (CAO, "Cao", Role("commander", team_id=xiaba)),
+        (YUAN, "Yuan", Role("contact", county_id=huize, department_id=bureau)),
+    ):
+        server.add_user(user, name)
+        await grant(county.settings, county.clock, user, name, role)
+    for user in (WU, MA, MEMBER, LEADER, OUTSIDER, HU, CAO, YUAN):
         await press_start(county, server, user)
 
 
@@ -200,13 +231,34 @@ async def test_every_cell_of_the_buttons_rows(
     # A point outside every site (refused, check-in #1): its field-work button.
     await server.send_location(GROUP, MEMBER, 25.6, 103.2, horizontal_accuracy=10)
     outside = await server.wait_for(lambda m: m.chat_id == GROUP and "km from" in m.content)
+    # A problem of Shangba's, with the transport bureau (whose contact Yuan is).
+    problem = await county.say(GROUP, MEMBER, "/problem 便桥断了 #roads")
+
+    async def assign(tx: Tx) -> None:
+        found = await tx.get_problem(1)
+        assert found is not None
+        await tx.change_problem(found, {"department_id": 1})
+
+    await in_store(county.settings, county.clock, assign)
     harmless = {
         "lg": f"v1:lg:{_log_id(logged.content)}:p:0",
         "ld": "v1:ld:n",
         "fd": "v1:fd:1",
         "mu": "v1:mu:20261123:evening",  # not over yet: the handler refuses it on its terms
+        "pb n": "v1:pb:1:n",  # asks for words next, changes nothing
+        "pb s": "v1:pb:1:s",
+        "pb y": "v1:pb:1:y",  # not resolved: the handler refuses it on its terms
+        "pb x": "v1:pb:1:x",
     }
-    deciding = {"lv a": "v1:lv:1:a", "lv r": "v1:lv:1:r", "lv c": "v1:lv:1:c", "mk": "v1:mk:1:a"}
+    deciding = {
+        "lv a": "v1:lv:1:a",
+        "lv r": "v1:lv:1:r",
+        "lv c": "v1:lv:1:c",
+        "mk": "v1:mk:1:a",
+        "pb c": "v1:pb:1:c:red",
+        "pb k": "v1:pb:1:k:0",
+        "pb a": "v1:pb:1:a",
+    }
     walked = 0
     for key, rule in permissions.BUTTONS.items():
         for user, (home, _, _, _) in WHO.items():
@@ -215,6 +267,7 @@ async def test_every_cell_of_the_buttons_rows(
             if key in deciding and not refused:
                 continue
             on = {"ld": asked, "lg": logged, "mk": made_up, "fd": outside}.get(key, copy)
+            on = problem if key.startswith("pb") else on
             answer = await press(server, user, on, data)
             alert = t("en", rule.group_refusal)
             if refused:
@@ -273,6 +326,9 @@ ROLES: dict[Relation, list[Role]] = {
     "coordinator_other": [Role("coordinator", township_id=11)],
     "admin": [Role("admin", county_id=100)],
     "admin_other": [Role("admin", county_id=101)],
+    "commander": [Role("commander", team_id=1)],
+    "commander_other": [Role("commander", team_id=2)],
+    "contact": [Role("contact", county_id=100, department_id=5)],
     "stranger": [],
 }
 
@@ -287,6 +343,8 @@ def test_help_suggests_only_what_the_table_allows() -> None:
             if relation == "coordinator_other"
             else {"admin"}
             if relation == "admin_other"
+            else {"commander"}
+            if relation == "commander_other"
             else held
         )
         for kind, scope, group in (("group", SCOPE, True), ("private", None, False)):

@@ -25,7 +25,18 @@ from tests.conftest import GROUP, LEADER, MEMBER, MEMBER2, BotHarness, FakeClock
 # 07:00 on 23 November in Asia/Shanghai: the morning window is open.
 MORNING = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
 NEAR = (25.5009, 103.2)
-GROWING = {"checkins", "visits", "work_logs", "deliveries", "inbox", "outbox", "events"}
+GROWING = {
+    "checkins",
+    "visits",
+    "work_logs",
+    "deliveries",
+    "inbox",
+    "outbox",
+    "events",
+    "problems",
+    "problem_steps",
+    "problem_photos",
+}
 DAYS = 90
 
 
@@ -155,6 +166,12 @@ async def test_no_hot_statement_scans_a_table_that_grows_with_history(
         await team.barrier(GROUP, LEADER)
     await server.send_location(GROUP, MEMBER, *NEAR, horizontal_accuracy=10.0)
     await team.say(GROUP, MEMBER2, "#log 走访 @@户1 了解取暖")
+    await server.send_photo(GROUP, MEMBER, caption="#问题 便桥断了 @@户1 #道路")
+    await team.barrier(GROUP, LEADER)
+    # Privately: the group's own pace (20 a minute) is kept for the commands below.
+    server.start_private(LEADER)
+    for command in ("/problem 1 red 汛期", "/problem 1", "/problems"):
+        await team.say(LEADER, LEADER, command)
     for user, command in (
         (MEMBER, "/me"),
         (LEADER, "/today"),

@@ -123,7 +123,7 @@ async def test_the_checkins_rebuild_keeps_rows_ids_and_what_points_at_them(
                 INSERT INTO spot_picks (check_id, person_id, team_id, local_date, chat_id,
                   checkin_id) VALUES (1, 1, 1, '2026-11-23', 1002, 41);"""
         )
-        assert upgrade(conn, NOW) == [14]
+        assert upgrade(conn, NOW, target=14) == [14]
         assert conn.execute("PRAGMA foreign_keys").fetchone() == (1,)
         assert conn.execute("SELECT id, latitude FROM checkins").fetchall() == [(41, 25.5)]
         schema = " ".join(r[0] for r in conn.execute("SELECT sql FROM sqlite_master") if r[0])
@@ -504,3 +504,45 @@ async def test_a_write_lock_held_elsewhere_is_awaited_without_holding_up_the_loo
     finally:
         other.close()
         await store.close()
+
+
+def test_the_roles_rebuild_keeps_every_role_and_invite(tmp_path: Path) -> None:
+    """Version 15 rebuilds ``roles`` and ``invites`` to admit the chief commander and the
+    department contact: every row keeps its id and place, revoked ones stay revoked, and the
+    new roles need their place."""
+    path = tmp_path / "v14.db"
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        conn.execute("PRAGMA foreign_keys = ON")
+        assert upgrade(conn, NOW, target=14) == list(range(1, 15))
+        at = NOW.isoformat()
+        conn.executescript(
+            f"""INSERT INTO counties (id, name, created_at) VALUES (1, 'Huize', '{at}');
+                INSERT INTO teams (id, village, tz, created_at)
+                  VALUES (1, 'Shangba', 'Asia/Shanghai', '{at}');
+                INSERT INTO people (id, tg_user_id, first_name, created_at, updated_at)
+                  VALUES (1, 1002, 'Wang', '{at}', '{at}');
+                INSERT INTO roles (id, person_id, role, team_id, granted_at)
+                  VALUES (7, 1, 'member', 1, '{at}');
+                INSERT INTO roles (id, person_id, role, county_id, granted_at, revoked_at)
+                  VALUES (8, 1, 'admin', 1, '{at}', '{at}');
+                INSERT INTO invites (code, role, county_id, created_at, expires_at)
+                  VALUES ('inv_x', 'admin', 1, '{at}', '{at}');"""
+        )
+        assert upgrade(conn, NOW) == [15]
+        assert conn.execute("PRAGMA foreign_keys").fetchone() == (1,)
+        assert conn.execute(
+            "SELECT id, role, team_id, county_id, revoked_at IS NOT NULL FROM roles ORDER BY id"
+        ).fetchall() == [(7, "member", 1, None, 0), (8, "admin", None, 1, 1)]
+        assert conn.execute("SELECT code, role FROM invites").fetchall() == [("inv_x", "admin")]
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        conn.execute(
+            "INSERT INTO roles (person_id, role, team_id, granted_at)"
+            " VALUES (1, 'commander', 1, ?)",
+            (at,),
+        )
+        with pytest.raises(sqlite3.IntegrityError):  # a contact needs its department
+            conn.execute(
+                "INSERT INTO roles (person_id, role, county_id, granted_at)"
+                " VALUES (1, 'contact', 1, ?)",
+                (at,),
+            )
