@@ -115,6 +115,8 @@ def card(lang: str, view: ProblemView, now: datetime) -> str:
         )
     elif p.state == "resolved":
         lines.append(t(lang, "problem.card.resolved", note=p.resolution or ""))
+        if p.resolution_photo:
+            lines.append(t(lang, "problem.card.resolution_photo"))
     else:
         assert p.closed_at is not None
         lines.append(
@@ -229,10 +231,15 @@ async def _say(
 ) -> None:
     text = head + ("\n\n" + card(a.lang, view, now) if a.full or a.buttons else "")
     markup = _markup(a.lang, view.problem.id, a.buttons)
+    p = view.problem
+    if a.buttons == "confirm" and p.resolution_photo:
+        # What the household is asked about: the photo of the work done, above the buttons.
+        caption = t(a.lang, "problem.resolution_photo_of", id=p.id)
+        await context.say(outbox.photo(a.chat_id, p.resolution_photo, caption))
     await context.say(outbox.message(a.chat_id, text, markup=markup))
     if a.full and a.person is not None:
-        for photo in view.problem.photos:
-            caption = t(a.lang, "problem.photo_of", id=view.problem.id)
+        for photo in p.photos:
+            caption = t(a.lang, "problem.photo_of", id=p.id)
             await context.say(outbox.photo(a.chat_id, photo.file_id, caption))
 
 
@@ -448,13 +455,19 @@ async def on_button(update: Update, context: CunbotContext) -> None:
         await context.answer(update, t(lang, problem.key, **problem.params), alert=True)
         return
     if isinstance(done, Prompt):
-        await context.answer(update, t(lang, "leave.answer_reason"))
+        await context.answer(update, t(lang, "problem.answer_asked"))
         prompt = t(lang, f"problem.ask.{done.action}", id=done.view.problem.id)
         if not private:
             prompt = f"{prompt_for(query.from_user)} {prompt}"
         await context.say(outbox.message(chat_id, prompt, markup=ForceReply(selective=True)))
         return
     await context.answer(update, notice(lang, done))
+    if action in ("y", "x") and query.message is not None:
+        # Confirmed or not: the household's answer is given; its buttons go.
+        text = notice(lang, done) + "\n\n" + card(lang, done.view, context.now())
+        await context.say(
+            outbox.edit(chat_id, text, message_id=query.message.message_id, markup=None)
+        )
     if valued and query.message is not None and done.view.problem.state == "open":
         # The choice buttons show what is chosen now.
         await context.say(
@@ -465,7 +478,9 @@ async def on_button(update: Update, context: CunbotContext) -> None:
                 markup=_choice_markup(lang, done.view),
             )
         )
-    await tell(context, done, None if valued else chat_id)
+    # A press is answered to its presser alone, so the chat it was pressed in hears of it too
+    # (unless the message pressed now says it: confirmed, or not solved).
+    await tell(context, done, chat_id if action in ("y", "x") else None)
 
 
 def _choice_text(lang: str, view: ProblemView, now: datetime) -> str:

@@ -109,7 +109,9 @@ ACTION_WORDS: dict[str, Action] = {
 PROBLEM_MARKER = re.compile(r"^\s*(?:/problem(?:@\w+)?|#problem|#问题)(?=\s|$)", re.IGNORECASE)
 PROBLEM_TAG = re.compile(r"^\s*(?:#problem|#问题)(?=\s|$)", re.IGNORECASE)
 # "反映人：张大爷" / "villager: Old Zhang", to the end of its line.
-_VILLAGER = re.compile(r"(?:反映人|反映群众|villager|raised by)\s*[:：]\s*([^\n]+)", re.IGNORECASE)
+_VILLAGER = re.compile(
+    r"(?:反映人|反映群众|villager|raised by)\s*[:：]\s*([^\n#,，。;；]+)", re.IGNORECASE
+)
 _HASHTAG = re.compile(r"#(\w+)")
 
 

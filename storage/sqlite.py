@@ -326,7 +326,7 @@ class SqliteTx(
 
     async def role_places(self, person_id: int) -> list[tuple[str, str]]:
         rows = await self._all(
-            """SELECT r.role, COALESCE(t.village, w.name, c.name, d.name) FROM roles r
+            """SELECT r.role, COALESCE(t.village, w.name, d.name, c.name) FROM roles r
                LEFT JOIN teams t ON t.id = r.team_id
                LEFT JOIN townships w ON w.id = r.township_id
                LEFT JOIN counties c ON c.id = r.county_id

@@ -5,10 +5,13 @@ edits kept as revisions; the chief commander; and the digest's section."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 
 from bot.config import Settings
 from storage.base import Tx
@@ -19,6 +22,7 @@ from tests.conftest import (
     COORD,
     COORD2,
     GROUP,
+    HEADER,
     LEADER,
     MEMBER,
     MEMBER2,
@@ -35,6 +39,8 @@ from tests.conftest import (
 COMMANDER = 1020
 CONTACT = 1021
 STRANGER_CONTACT = 1022
+QIAN = 1023  # Xiaba's leader
+XIABA = -100777
 
 
 @pytest.fixture
@@ -237,3 +243,50 @@ async def test_chinese_and_the_digest_section(county: BotHarness, server: BotApi
     assert "🔴" in listed.content and f"#{number}" in listed.content
     digest = await ask(server, GROUP, LEADER, "/digest")
     assert "问题清单：未销号 1 个（🔴 1 🟡 0 🟢 0）" in digest.content
+
+
+async def test_the_county_digest_names_problems_common_to_several_villages(
+    county: BotHarness, server: BotApiServer, tmp_path: Path
+) -> None:
+    """Roads raised in Shangba and Xiaba in the same week: with the county's
+    ``problem_common=2`` its admin's digest names them for the headquarters, and the
+    spreadsheet lists every problem."""
+    csv = tmp_path / "more.csv"
+    csv.write_text(HEADER + "Huize,Leju,HZ-003,Zhongcun,Asia/Shanghai,Office,25.7,103.4,\n")
+    assert (await run_cli(county.settings, "import", str(csv)))[0] == 0
+    server.add_user(QIAN, "Qian")
+    server.add_group(XIABA, "Xiaba team", members={QIAN: "creator"})
+    assert "Xiaba" in (await county.say(XIABA, QIAN, "/setup HZ-002")).content
+    changed = await ask(server, GROUP, ADMIN, "/rules set problem_common=2 problem_red=2")
+    assert changed.content.startswith("Rules updated.")
+    assert "red 2 days" in changed.content and "common to 2 villages" in changed.content
+    first = await ask(server, GROUP, MEMBER, "/problem 二组道路塌方 #道路")
+    await ask(server, GROUP, LEADER, f"/problem {_problem_id(first)} red")
+    await ask(server, XIABA, QIAN, "#problem The road to the school is flooded #roads")
+    await ask(server, GROUP, MEMBER2, "/problem 自来水停了三天 #water")
+    mark = len(server.sent)
+    digest = await ask(server, ADMIN, ADMIN, "/digest this")
+    lines = digest.content.splitlines()
+    assert (
+        "📌 Problems: 3 open (🔴 1 🟡 2 🟢 0), 0 overdue; at the team 3, township 0, county 0."
+        " This period: 3 raised, 0 confirmed solved." in lines
+    )
+    assert (
+        "⚠️ Common to 2 villages (for the headquarters): roads — Shangba, Xiaba (2 problems)"
+        in lines
+    )
+    sheet = await server.wait_for(
+        lambda m: m.chat_id == ADMIN and m.document is not None, after=mark
+    )
+    book = load_workbook(io.BytesIO(sheet.file_bytes or b""))
+    assert {"Problems", "Common problems"} <= set(book.sheetnames)
+    rows = list(book["Problems"].iter_rows(values_only=True))
+    assert rows[0][:6] == ("Problem", "Team", "Category", "Colour", "Level", "State")
+    assert [(r[2], r[3]) for r in rows[1:]] == [
+        ("roads", "red"),
+        ("roads", "yellow"),
+        ("water", "yellow"),
+    ]
+    # The team's own digest in its group has the section, never the county's roll-up.
+    team_digest = await ask(server, GROUP, LEADER, "/digest this")
+    assert "Common to" not in team_digest.content and "📌 Problems: 2 open" in team_digest.content
