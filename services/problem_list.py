@@ -208,7 +208,8 @@ async def raise_problem(
         person = await ensure_person(tx, user, now)
         team = await member_team(tx, person, message.chat_id, message.private)
         if isinstance(team, Problem):
-            return Problem("problem.err.not_member") if team.key == "leave.err.not_member" else team
+            # Leave's refusals, in the problem list's words.
+            return Problem(team.key.replace("leave.err.", "problem.err."))
         policy = await policy_for(tx, team)
         draft = rules.parse_problem(text or "📷", policy.problem_categories)
         if isinstance(draft, Problem):
