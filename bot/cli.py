@@ -51,12 +51,15 @@ def _parser(lang: str) -> argparse.ArgumentParser:
     sub.add_parser("run", parents=[common], help=h("run"))
     invite = sub.add_parser("invite", parents=[common], help=h("invite"))
     invite.add_argument(
-        "--role", required=True, choices=["coordinator", "admin", "commander", "contact"]
+        "--role",
+        required=True,
+        choices=["coordinator", "admin", "commander", "contact", "unit"],
     )
     invite.add_argument("--township", help=h("township"))
     invite.add_argument("--county", help=h("county"))
     invite.add_argument("--team", help=h("team"))
     invite.add_argument("--department", help=h("department"))
+    invite.add_argument("--unit", help=h("unit"))
     invite.add_argument(
         "--hours",
         type=int,
@@ -167,6 +170,7 @@ async def _invite(settings: Settings, args: argparse.Namespace) -> int:
             hours=args.hours,
             team=args.team,
             department=args.department,
+            unit=args.unit,
         )
     finally:
         await store.close()

@@ -17,6 +17,7 @@ from handlers import (
     spotchecks,
     system,
     team,
+    units,
 )
 
 
@@ -29,6 +30,7 @@ def register_all(app: Application) -> None:
     digest.register(app)
     spotchecks.register(app)
     problem_list.register(app)  # before logs: a #问题 line is a problem, never a log
+    units.register(app)  # likewise a #简报 line is a brief
     logs.register(app)  # before leave: its dialogue reads any typed text
     leave.register(app)
     requests.register(app)

@@ -477,6 +477,7 @@ def policy_text(lang: str, view: PolicyView) -> str:
                     category_name(lang, c) for c in policy.problem_categories
                 ),
             ),
+            t(lang, "rules.units", recall=policy.recall_days, briefs=policy.briefs_month),
             t(lang, "rules.reminders", **reminder_states(lang, policy)),
             t(
                 lang,

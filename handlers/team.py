@@ -7,6 +7,7 @@ from telegram.ext import Application, CommandHandler
 
 from bot.context import CunbotContext
 from bot.i18n import t
+from handlers import units as unit_handlers
 from handlers.common import (
     NEW_MESSAGES,
     PRIVATE,
@@ -114,6 +115,7 @@ async def team(update: Update, context: CunbotContext) -> None:
             username=f" @{p.person.username}" if p.person.username else "",
             roles=t(lang, "list.sep").join(t(lang, f"role.{r}") for r in p.roles),
         )
+        + (t(lang, "team.unit", unit=view.units[p.person.id]) if p.person.id in view.units else "")
         for p in view.people
     ) or t(lang, "team.no_people")
     sites = "\n".join(site_text(lang, s) for s in view.sites) or t(lang, "site.none")
@@ -185,9 +187,19 @@ async def start(update: Update, context: CunbotContext) -> None:
     if not args:
         await reply(update, context, "start.welcome", name=tg_user(update).first_name)
         return
-    result = await admin.redeem_invite(context.store, context.now(), tg_user(update), args[0])
+    result = await admin.redeem_invite(
+        context.store, context.now(), tg_user(update), args[0], context.settings.lang
+    )
     if result.problem:
         await reply_problem(update, context, result.problem)
+        return
+    if result.replaced is not None:
+        view = result.replaced.view
+        await reply(
+            update, context, "recall.replaced", team=view.team.village,
+            name=view.member.display_name,
+        )  # fmt: skip
+        await unit_handlers.tell(context, result.replaced)
         return
     await reply(
         update,

@@ -38,6 +38,8 @@ def digest_parts(lang: str, digest: Digest, late_since: datetime | None = None) 
         late_since,
         spot.rule_text(lang, next(iter(digest.policies.values()))) if digest.policies else None,
         digest.problems,
+        digest.briefs,
+        next(iter(digest.policies.values())).briefs_month if digest.policies else 0,
     )
     if digest.townships:
         words = text.chart_words(lang, digest)

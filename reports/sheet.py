@@ -22,6 +22,7 @@ from rules.checkin import local_moment
 from rules.digest import MemberFigures, Rollup, TeamFigures
 from rules.logs import readable
 from rules.problem_list import ProblemFigures, days_between, is_overdue
+from services.assessment import AssessmentView
 from storage.models import Checkin, LeaveRequest, Person, Team, WorkLog
 
 # A text cell starting so is run by Excel, WPS or LibreOffice as a formula (a name like
@@ -398,3 +399,63 @@ def days_csv(lang: str, days: Sequence[date], figures: Sequence[TeamFigures]) ->
                 row = [team.label, m.name, m.person_id, day.isoformat(), mark, label]
                 writer.writerow([csv_cell(value) for value in row])
     return out.getvalue().encode("utf-8-sig")
+
+
+_ASSESS_COLUMNS = (
+    "team",
+    "member",
+    "unit",
+    "present",
+    "quota_days",
+    "nights",
+    "quota_nights",
+    "leave",
+    "log_days",
+    "spot_year",
+    "verdict_false",
+    "problems_raised",
+    "problems_solved",
+    "briefs",
+    "recalled",
+    "ceiling",
+    "reasons",
+    "grade",
+    "grade_note",
+)
+
+
+def assessment_xlsx(lang: str, view: AssessmentView) -> bytes:
+    """One row per member with the figures, the rules' proposed ceiling and its reasons
+    spelled out, and the grade the county entered (if any)."""
+    book = Workbook()
+    sheet = _sheet(book, t(lang, "xlsx.sheet.assessment"), _head(lang, _ASSESS_COLUMNS), True)
+    sep = t(lang, "sep.list")
+    for row in view.rows:
+        f = row.facts
+        reasons = sep.join(t(lang, key, **figures) for key, figures in row.ceiling.reasons)
+        _append(
+            sheet,
+            [
+                row.team,
+                row.name,
+                row.unit,
+                f.present,
+                f.quota_days,
+                f.nights,
+                f.quota_nights,
+                f.leave,
+                f.log_days,
+                f.spot_findings,
+                f.false_visits,
+                row.raised,
+                row.solved,
+                row.briefs,
+                t(lang, "xlsx.yes") if f.recalled else "",
+                t(lang, f"grade.{row.ceiling.grade}"),
+                reasons,
+                t(lang, f"grade.{row.grade.grade}") if row.grade else "",
+                row.grade.note if row.grade else "",
+            ],
+        )
+    _widths(sheet, [18, 14, 16, *([9] * 12), 12, 50, 10, 30])
+    return _bytes(book)

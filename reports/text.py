@@ -170,6 +170,25 @@ def problem_lines(lang: str, figures: ProblemFigures | None) -> list[str]:
     return lines
 
 
+def brief_lines(
+    lang: str, teams: Sequence[TeamFigures], briefs: Mapping[int, int], expected: int
+) -> list[str]:
+    """How many information briefs each team sent in the period; in a month, with the
+    county's expectation, the teams short of it."""
+    total = sum(briefs.values())
+    if not total and not expected:
+        return []
+    sent = [f"{team.label} {briefs[team.team_id]}" for team in teams if briefs.get(team.team_id)]
+    lines = [t(lang, "digest.briefs", n=total, teams=t(lang, "sep.list").join(sent) or "—")]
+    short = [f"{team.label} {briefs.get(team.team_id, 0)}" for team in teams
+             if briefs.get(team.team_id, 0) < expected]  # fmt: skip
+    if short:
+        lines.append(
+            t(lang, "digest.briefs_short", expected=expected, teams=t(lang, "sep.list").join(short))
+        )
+    return lines
+
+
 def digest_text(
     lang: str,
     period: Period,
@@ -180,6 +199,8 @@ def digest_text(
     late_since: datetime | None = None,
     spot_rule: str | None = None,
     problems: ProblemFigures | None = None,
+    briefs: Mapping[int, int] | None = None,
+    briefs_expected: int = 0,
 ) -> str:
     """Short: the teams needing attention with their members, one line for each team on
     track, a county's townships first; what does not fit is in the spreadsheet."""
@@ -195,6 +216,7 @@ def digest_text(
     if spot_rule and any(m.spot_year for team in teams for m in team.members):
         head.append(t(lang, "digest.spot_rule", rule=spot_rule))
     head += problem_lines(lang, problems)
+    head += brief_lines(lang, teams, briefs or {}, briefs_expected if monthly else 0)
     blocks = [_rollup_line(lang, r) for r in townships]
     if townships:
         blocks.append("")

@@ -167,14 +167,14 @@ def visible_commands(
         if is_member(held, scope.team_id):
             commands += ["checkin", "me", "log", "logs", "household", "leave", "back", "leaves"]
             commands.append("makeup")
-            commands += ["problem", "problems"]
+            commands += ["problem", "problems", "briefs", "unit"]
             commands += ["remind", "leave_team"]
         else:
             commands.append("join")
         if may_see_team_day(held, scope):
             commands += ["today", "digest", "export"]
             if not is_member(held, scope.team_id):
-                commands += ["leaves", "logs", "problems"]
+                commands += ["leaves", "logs", "problems", "briefs"]
         if is_leader(held, scope.team_id):
             commands.append("summary")
         if may_audit(held, scope):
@@ -190,10 +190,21 @@ def visible_commands(
         commands.append("remind")
     if any(r.role in ("coordinator", "admin", "leader", "commander") for r in held):
         commands += ["today", "digest", "export"]
-    if any(
-        r.role in ("member", "leader", "coordinator", "admin", "commander", "contact") for r in held
-    ):
+    kinds = {r.role for r in held}
+    if kinds & {"member", "leader", "coordinator", "admin", "commander", "contact"}:
         commands += ["problem", "problems"]
+    if kinds & {"member", "leader", "coordinator", "admin", "commander"}:
+        commands.append("briefs")
+    if kinds & {"member", "leader", "admin", "unit"}:
+        commands.append("unit")
+    if "unit" in kinds:
+        commands.append("digest")  # the members the unit sent
+    if kinds & {"coordinator", "admin", "unit"}:
+        commands.append("recalls")
+    if kinds & {"coordinator", "admin"}:
+        commands.append("assessment")
+    if "admin" in kinds:
+        commands += ["recall", "assess"]
     if may_order_spot_checks(held):
         if "logs" not in commands:
             commands.append("logs")

@@ -51,6 +51,7 @@ class MemberRecord:
     field_days: Collection[date] = frozenset()
     made_up_days: Collection[date] = frozenset()
     annulled: int = 0  # and check-ins a county admin annulled
+    left: date | None = None  # the last day a member who left (or was recalled) was one
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,9 @@ def member_figures(
     present = nights = leave = absent = missed = no_log = 0
     required = reminded_windows(policy)
     for day in period_days(first, last):
-        if record.joined is not None and day < record.joined:
+        if (record.joined is not None and day < record.joined) or (
+            record.left is not None and day > record.left
+        ):
             marks.append("outside")
             continue
         checked = set(record.checked.get(day, ()))
@@ -272,6 +275,7 @@ class Digest:
     policies: dict[int, Policy]  # by team id: the quotas the figures are held against
     summaries: frozenset[int]  # teams whose monthly summary for the period's month is in
     problems: ProblemFigures | None = None  # the problem list's section
+    briefs: dict[int, int] = field(default_factory=dict)  # by team: information briefs sent
 
 
 # ---------------------------------------------------------------------- periods

@@ -28,6 +28,7 @@ Relation = Literal[
     "commander",  # the village's chief commander (总队长)
     "commander_other",  # of another village
     "contact",  # a department's contact, in the team's county (to a problem: its department)
+    "unit",  # a backing unit's contact, in the team's county
     "stranger",  # no role that touches the team (or none at all)
 ]
 RELATIONS: tuple[Relation, ...] = (
@@ -40,6 +41,7 @@ RELATIONS: tuple[Relation, ...] = (
     "commander",
     "commander_other",
     "contact",
+    "unit",
     "stranger",
 )
 ChatKind = Literal["group", "private"]
@@ -58,6 +60,8 @@ _PROBLEM_HANDS = _TEAM | _OVERSEE | _COMMAND
 _PROBLEM_CHIEFS = _OVERSEE | _COMMAND
 _CONTACT: frozenset[Relation] = frozenset({"contact"})
 _ASSIGN: frozenset[Relation] = frozenset({"admin", "commander"})
+_UNIT: frozenset[Relation] = frozenset({"unit"})
+_ADMIN: frozenset[Relation] = frozenset({"admin"})
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,12 @@ TABLE: dict[str, Rule] = {
         _WATCH, _WATCH, "today.err.not_allowed", "today.err.not_allowed", takes_team=True
     ),
     "digest": Rule(
-        _WATCH, _WATCH, "digest.err.not_allowed", "digest.err.not_allowed", takes_team=True
+        _WATCH,
+        _WATCH | _UNIT,
+        "digest.err.not_allowed",
+        "digest.err.not_allowed",
+        takes_team=True,
+        note="privately, a unit's contact: the members it sent",
     ),
     "export": Rule(
         _WATCH, _WATCH, "digest.err.not_allowed", "digest.err.not_allowed", takes_team=True
@@ -223,6 +232,41 @@ TABLE: dict[str, Rule] = {
         "problem.err.not_allowed",
         note="in the group its team's; privately one's queue and area",
     ),
+    # Backing units, recall and replacement, assessment, briefs.
+    "unit": Rule(
+        _TEAM,
+        _TEAM | _ADMIN | _UNIT,
+        "unit.err.not_member",
+        "unit.err.not_member",
+        note="one's own unit, and the county's list",
+    ),
+    "unit add": Rule(_NONE, _ADMIN, "unit.err.private", "unit.err.admin_only"),
+    "recall": Rule(
+        _NONE,
+        _ADMIN,
+        "recall.err.private",
+        "recall.err.admin_only",
+        note="a member of one's county, confirmed with a button",
+    ),
+    "recall note": Rule(_NONE, _ADMIN, "recall.err.private", "recall.err.admin_only"),
+    "recall replace": Rule(
+        _NONE,
+        _ADMIN | _UNIT,
+        "recall.err.private",
+        "recall.err.admin_only",
+        note="an invite for the replacement: the county or the unit",
+    ),
+    "recalls": Rule(_NONE, _INSPECT | _UNIT, "recall.err.private", "recall.err.not_allowed"),
+    "assessment": Rule(
+        _NONE, _INSPECT, "assess.err.private", "assess.err.not_allowed", takes_team=True
+    ),
+    "assess": Rule(_NONE, _ADMIN, "assess.err.private", "assess.err.admin_only"),
+    "briefs": Rule(
+        _TEAM | _WATCH,
+        _TEAM | _INSPECT | _COMMAND,
+        "brief.err.not_allowed",
+        "brief.err.not_allowed",
+    ),
 }
 
 # Buttons, by their data's kind and action (``v1:lv:12:a`` is ``lv a``). The relation is to
@@ -267,6 +311,7 @@ BUTTONS: dict[str, Rule] = {
     "pb x": Rule(
         _TEAM | _COMMAND, _TEAM | _COMMAND, "problem.err.team_only", "problem.err.team_only"
     ),
+    "rc": Rule(_ADMIN, _ADMIN, "recall.err.admin_only", "recall.err.admin_only"),
 }
 BUTTON_NAMES = {
     "lv a": "leave: Approve",
@@ -284,6 +329,7 @@ BUTTON_NAMES = {
     "pb s": "problem: resolved",
     "pb y": "problem: confirmed by the household",
     "pb x": "problem: not solved",
+    "rc": "recall: Confirm, Cancel",
 }
 
 
@@ -298,6 +344,13 @@ def button_rule(kind: str, parts: list[str]) -> tuple[str, Rule] | None:
     return (key, BUTTONS[key]) if key in BUTTONS else None
 
 
+# Subcommands typed in Chinese, and the row each is.
+_ALIASES = {
+    "recall": {"约谈": "note", "备注": "note", "替换": "replace", "补派": "replace"},
+    "unit": {"添加": "add"},
+}
+
+
 def rule_for(command: str, words: list[str]) -> tuple[str, Rule] | None:
     """The most specific row for a command and its first word: ``site add`` before ``site``;
     ``/problem 12 red`` is ``problem colour`` (the action follows the problem's id)."""
@@ -305,6 +358,8 @@ def rule_for(command: str, words: list[str]) -> tuple[str, Rule] | None:
         action = action_of(words[1])
         if action is not None:
             return f"problem {action}", TABLE[f"problem {action}"]
+    if words and (alias := _ALIASES.get(command, {}).get(words[0].lower())):
+        return f"{command} {alias}", TABLE[f"{command} {alias}"]
     if words and f"{command} {words[0].lower()}" in TABLE:
         key = f"{command} {words[0].lower()}"
         return key, TABLE[key]
@@ -340,6 +395,7 @@ _LABELS = {
     "commander": "commander",
     "commander_other": "commander, other village",
     "contact": "department contact",
+    "unit": "unit contact",
     "stranger": "anyone else",
 }
 

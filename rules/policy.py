@@ -131,6 +131,10 @@ class Policy:
     problem_green: int = 30
     problem_common: int = 3
     problem_categories: tuple[str, ...] = CATEGORIES
+    # A recalled member's unit has this many days to send a replacement; teams are expected
+    # to send this many information briefs a month (0: no expectation).
+    recall_days: int = 7
+    briefs_month: int = 0
 
     def window(self, name: str) -> Window | None:
         return next((w for w in self.windows if w.name == name), None)
@@ -186,6 +190,8 @@ def to_json(policy: Policy) -> str:
             "problem_green": policy.problem_green,
             "problem_common": policy.problem_common,
             "problem_categories": ",".join(policy.problem_categories),
+            "recall_days": policy.recall_days,
+            "briefs_month": policy.briefs_month,
         },
         ensure_ascii=False,
     )
@@ -278,6 +284,8 @@ _SCALARS = (
     "problem_green",
     "problem_common",
     "problem_categories",
+    "recall_days",
+    "briefs_month",
 )
 _ALIASES = {"accuracy": "accuracy_m"}
 # Words a county types, and the policy field each sets.
@@ -304,6 +312,8 @@ _NUMBERS = {
     "problem_yellow": "problem_yellow",
     "problem_green": "problem_green",
     "problem_common": "problem_common",
+    "recall_days": "recall_days",
+    "briefs_month": "briefs_month",
 }
 # A time of day, or ``off``.
 _CLOCKS = {"remind_log": "remind_log", "digest_at": "digest_at"}
@@ -436,6 +446,8 @@ def _check_figures(policy: Policy) -> Problem | None:
     deadlines = (policy.problem_red, policy.problem_yellow, policy.problem_green)
     if not all(1 <= d <= 365 for d in deadlines) or not 0 <= policy.problem_common <= 100:
         return Problem("rules.err.problem_figures")
+    if not (1 <= policy.recall_days <= 90 and 0 <= policy.briefs_month <= 31):
+        return Problem("rules.err.unit_figures")
     return None
 
 

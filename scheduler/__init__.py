@@ -11,6 +11,8 @@ every team at once, and derives what is due from the database, so a restart lose
 - ``leave:sweep`` reminds approvers of waiting leave and flags missing returns;
 - ``problems:sweep`` moves a problem past its colour's deadline up one level (at the county,
   flags it), telling both levels;
+- ``recalls:sweep`` tells the county (and the unit) once a day of a recall whose replacement
+  is overdue;
 - ``wire:prune`` forgets handled updates after two days and sent messages after a month.
 """
 
@@ -25,8 +27,9 @@ from telegram.ext import Application
 from bot.config import Settings
 from bot.context import CunbotContext
 from handlers import problem_list as problem_handlers
+from handlers import units as unit_handlers
 from scheduler import leave
-from services import problem_list
+from services import problem_list, units
 from services.delivery import prune_wire
 from services.digest import plan_digests
 from services.reminders import plan_reminders
@@ -63,6 +66,15 @@ async def problems_sweep_job(context: CunbotContext) -> None:
         log.info("%d problems moved up or flagged by their deadlines", len(moved))
 
 
+async def recalls_sweep_job(context: CunbotContext) -> None:
+    async with context.store.unit():
+        flagged = await units.recall_sweep(context.store, context.now(), context.settings.lang)
+        for step in flagged:
+            await unit_handlers.tell(context, step)
+    if flagged:
+        log.info("%d recalls past their deadline flagged to their counties", len(flagged))
+
+
 async def prune_wire_job(context: CunbotContext) -> None:
     inbox, sent = await prune_wire(context.store, context.now())
     if inbox or sent:
@@ -86,6 +98,12 @@ def schedule_all(app: Application[Any, Any, Any, Any, Any, Any], settings: Setti
         interval=every,
         first=min(every, timedelta(seconds=2)),
         name="problems:sweep",
+    )
+    queue.run_repeating(
+        recalls_sweep_job,
+        interval=every,
+        first=min(every, timedelta(seconds=2)),
+        name="recalls:sweep",
     )
     tick = timedelta(seconds=settings.tick_seconds)
     first = min(tick, timedelta(seconds=1))

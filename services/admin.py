@@ -10,6 +10,7 @@ from typing import Literal
 from rules.invites import PREFIX, invite_problem
 from rules.orgcsv import RowProblem, TeamRow, parse_household_csv, parse_org_csv
 from rules.problems import Problem
+from services import units
 from services.org import TgUser, ensure_person
 from storage.base import Store, Tx
 from storage.models import County, Role, Team, Township
@@ -37,13 +38,14 @@ async def _county(tx: Tx, name: str, now: datetime, created: list[str]) -> Count
 async def create_invite(
     store: Store,
     now: datetime,
-    role: Literal["coordinator", "admin", "commander", "contact"],
+    role: Literal["coordinator", "admin", "commander", "contact", "unit"],
     *,
     county: str | None,
     township: str | None,
     hours: int = DEFAULT_INVITE_HOURS,
     team: str | None = None,
     department: str | None = None,
+    unit: str | None = None,
 ) -> InviteResult:
     """A single-use code that makes whoever opens it a coordinator of a township, an admin
     of a county, the chief commander of a village (a team, by its code) or a contact of a
@@ -52,9 +54,19 @@ async def create_invite(
     if hours <= 0:
         return InviteResult(problem=Problem("invite.err.hours"))
     created: list[str] = []
-    team_id = department_id = None
+    team_id = department_id = unit_id = None
     async with store.transaction() as tx:
-        if role == "commander":
+        if role == "unit":
+            if not county or not unit:
+                return InviteResult(problem=Problem("invite.err.need_unit"))
+            target = await _county(tx, county, now, created)
+            sender = await tx.unit(target.id, unit)
+            if sender is None:
+                sender = await tx.create_unit(target.id, unit, now)
+                created.append(f"{target.name} / {unit}")
+            township_id, county_id, unit_id = None, target.id, sender.id
+            place = f"{target.name} / {sender.name}"
+        elif role == "commander":
             found_team = await tx.get_team_by_code(team) if team else None
             if found_team is None:
                 return InviteResult(problem=Problem("invite.err.need_team", {"team": team or ""}))
@@ -64,12 +76,12 @@ async def create_invite(
             if not county or not department:
                 return InviteResult(problem=Problem("invite.err.need_department"))
             target = await _county(tx, county, now, created)
-            unit = await tx.department(target.id, department)
-            if unit is None:
-                unit = await tx.create_department(target.id, department, now)
+            office = await tx.department(target.id, department)
+            if office is None:
+                office = await tx.create_department(target.id, department, now)
                 created.append(f"{target.name} / {department}")
-            township_id, county_id, department_id = None, target.id, unit.id
-            place = f"{target.name} / {unit.name}"
+            township_id, county_id, department_id = None, target.id, office.id
+            place = f"{target.name} / {office.name}"
         elif role == "admin":
             if not county:
                 return InviteResult(problem=Problem("invite.err.need_county"))
@@ -101,7 +113,7 @@ async def create_invite(
         code = PREFIX + secrets.token_urlsafe(24)
         await tx.create_invite(
             code, role, township_id, county_id, now, now + timedelta(hours=hours),
-            team_id, department_id,
+            team_id, department_id, unit_id,
         )  # fmt: skip
     return InviteResult(code=code, place=place, created=tuple(created))
 
@@ -111,10 +123,15 @@ class RedeemResult:
     role: str | None = None
     place: str | None = None
     problem: Problem | None = None
+    replaced: units.RecallStep | None = None  # a replacement's invite closed this recall
 
 
-async def redeem_invite(store: Store, now: datetime, user: TgUser, code: str) -> RedeemResult:
-    """``/start <code>``: bind this Telegram account to the invite's role. Single use."""
+async def redeem_invite(
+    store: Store, now: datetime, user: TgUser, code: str, default_lang: str = "zh"
+) -> RedeemResult:
+    """``/start <code>``: bind this Telegram account to the invite's role. Single use. A
+    replacement's invite makes them a member of the recalled member's team and closes the
+    recall."""
     async with store.transaction() as tx:
         invite = await tx.get_invite(code)
         problem = invite_problem(invite, now)
@@ -123,12 +140,18 @@ async def redeem_invite(store: Store, now: datetime, user: TgUser, code: str) ->
         assert invite is not None
         person = await ensure_person(tx, user, now)
         await tx.use_invite(code, person.id, now)
+        if invite.recall_id is not None:
+            step = await units.close_by_replacement(tx, now, invite.recall_id, person, default_lang)
+            if step is None:
+                return RedeemResult(problem=Problem("invite.err.recall_closed"))
+            return RedeemResult("member", step.view.team.village, replaced=step)
         role = Role(
             invite.role,
             team_id=invite.team_id,
             township_id=invite.township_id,
             county_id=invite.county_id,
             department_id=invite.department_id,
+            unit_id=invite.unit_id,
         )
         await tx.grant_role(person.id, role, now, person.id)
         places = dict(await tx.role_places(person.id))

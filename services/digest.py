@@ -4,9 +4,9 @@ and the scheduled digests planned for each coordinator, admin and leader when th
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
-from datetime import date, datetime, time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 
 from rules import access
 from rules.checkin import local_moment, local_to_utc
@@ -51,6 +51,7 @@ from storage.models import (
 MAX_EXPORT_DAYS = 366
 SCHEDULE_SINCE = "schedule.since"
 DIGEST_KINDS: tuple[DigestKind, ...] = ("weekly", "monthly")
+DIGEST_ROLES = ("leader", "coordinator", "admin", "commander", "unit")
 
 
 @dataclass(frozen=True)
@@ -73,12 +74,23 @@ class DigestRecords:
     problems: tuple[VillageProblem, ...] = ()
     window: tuple[datetime, datetime] | None = None
     read_at: datetime | None = None
+    briefs: dict[int, int] = field(default_factory=dict)  # by team: briefs sent in the period
 
 
 async def read_digest(
-    tx: Tx, scope: ScopeKind, name: str, teams: list[Team], period: Period, now: datetime
+    tx: Tx,
+    scope: ScopeKind,
+    name: str,
+    teams: list[Team],
+    period: Period,
+    now: datetime,
+    *,
+    only: frozenset[int] | None = None,
+    with_former: bool = False,
 ) -> DigestRecords:
-    """Every member's records in these teams, read in a few grouped queries."""
+    """Every member's records in these teams, read in a few grouped queries: ``only`` these
+    people (a backing unit's), and ``with_former`` those who left during the period too (an
+    assessment counts a recalled member's days up to the recall)."""
     ids = [t.id for t in teams]
     tz = teams[0].tz if teams else "UTC"  # a county keeps one time zone; its days line up
     local = local_moment(now, tz)
@@ -116,14 +128,26 @@ async def read_digest(
         if team.county_id not in by_county:
             by_county[team.county_id] = await policy_for(tx, team)
         policies[team.id] = by_county[team.county_id]
-    for m in await tx.area_members(ids):
-        key = (m.team_id, m.person.id)
-        excused, credited = leave_calendar(leaves[key], policies[m.team_id].official)
-        members[m.team_id].append(
+    roster: list[tuple[int, Person, datetime, datetime | None]] = [
+        (m.team_id, m.person, m.since, None) for m in await tx.area_members(ids)
+    ]
+    if with_former:
+        current = {(team_id, person.id) for team_id, person, _, _ in roster}
+        roster += [
+            (f.team_id, f.person, f.since, f.left)
+            for f in await tx.former_members(ids, since)
+            if (f.team_id, f.person.id) not in current
+        ]
+    for team_id, person, joined_at, left_at in roster:
+        if only is not None and person.id not in only:
+            continue
+        key = (team_id, person.id)
+        excused, credited = leave_calendar(leaves[key], policies[team_id].official)
+        members[team_id].append(
             MemberRecord(
-                m.person.id,
-                m.person.display_name,
-                local_moment(m.since, tz).date(),
+                person.id,
+                person.display_name,
+                local_moment(joined_at, tz).date(),
                 checked.get(key, {}),
                 frozenset(excused),
                 frozenset(credited),
@@ -135,15 +159,17 @@ async def read_digest(
                 made_up_days=frozenset(sourced[key]["makeup"]),
                 made_up=exceptions[key].get("made_up", 0),
                 annulled=exceptions[key].get("annulled", 0),
+                left=local_moment(left_at, tz).date() - timedelta(days=1) if left_at else None,
             )
         )
     if period.kind == "monthly":
         sent = await tx.month_summaries(period.key, ids)
         summaries = frozenset(s.team_id for s in sent)
     problems = tuple(await tx.team_problems(ids, since))
+    briefs = Counter(b.team_id for b in await tx.team_briefs(ids, period.first, period.last))
     return DigestRecords(
         scope, name, period, today, clock, tuple(teams), dict(members), policies, summaries,
-        problems, (since, until), now,
+        problems, (since, until), now, dict(briefs),
     )  # fmt: skip
 
 
@@ -196,6 +222,7 @@ def compute_digest(records: DigestRecords) -> Digest:
         policies,
         records.summaries,
         problems,
+        {t.id: records.briefs.get(t.id, 0) for t in records.teams},
     )
 
 
@@ -211,6 +238,30 @@ class Area:
     scope: ScopeKind
     name: str
     teams: list[Team]
+    only: frozenset[int] | None = None  # a backing unit's: only the people it sent
+
+
+async def unit_area(tx: Tx, unit_ids: list[int]) -> Area | None:
+    """What a backing unit's contact sees: the members it sent, in whichever teams they
+    are (or were), and nothing else."""
+    people: set[int] = set()
+    names: list[str] = []
+    for unit_id in unit_ids:
+        unit = await tx.get_unit(unit_id)
+        if unit is None:
+            continue
+        names.append(unit.name)
+        people.update(await tx.unit_people(unit_id))
+    teams: dict[int, Team] = {}
+    for person_id in people:
+        for team in await tx.member_teams(person_id):
+            teams.setdefault(team.id, team)
+        for recall in await tx.person_recalls([person_id]):
+            if recall.team_id not in teams:
+                teams[recall.team_id] = await tx.get_team(recall.team_id)
+    if not names:
+        return None
+    return Area("area", ", ".join(names), list(teams.values()), frozenset(people))
 
 
 async def _caller_area(
@@ -234,7 +285,11 @@ async def _caller_area(
         if all(t.id != team_id for t in teams):
             teams.append(await tx.get_team(team_id))
     if not teams:
-        return Problem("digest.err.not_allowed")
+        sent = [r.unit_id for r in roles if r.role == "unit" and r.unit_id]
+        unit = await unit_area(tx, sent) if sent else None
+        if unit is not None and unit.teams:
+            return unit, words
+        return Problem("unit.err.no_members" if unit else "digest.err.not_allowed")
     if words:
         chosen = [t for t in teams if (t.code or "").lower() == words[-1].lower()]
         if chosen:
@@ -270,7 +325,10 @@ async def digest_on_demand(
         period = parse_period(words, today)
         if isinstance(period, Problem):
             return period
-        return await read_digest(tx, area.scope, area.name, area.teams, period, now)
+        return await read_digest(
+            tx, area.scope, area.name, area.teams, period, now,
+            only=area.only, with_former=area.only is not None,
+        )  # fmt: skip
 
 
 # ---------------------------------------------------------------------- exports
@@ -373,7 +431,9 @@ async def plan_digests(store: Store, now: datetime) -> int:
                 if not await tx.plan_once(f"digest.{kind}", period.key, scope, now):
                     continue
                 if holders is None:
-                    holders = await tx.holders(("leader", "coordinator", "admin", "commander"))
+                    holders = await tx.holders(
+                        ("leader", "coordinator", "admin", "commander", "unit")
+                    )
                 planned += _digest_recipients(kind, period, due_at, county_id, teams, holders, tz)
         return await tx.add_deliveries(planned, now) if planned else 0
 
@@ -425,6 +485,9 @@ def _digest_recipients(
         elif h.role == "commander" and h.team_id in by_id and h.private:
             # The village's chief commander reads its digest privately (never in its group).
             add(h, "team", h.team_id, h.person.tg_user_id, h.team_id)
+        elif h.role == "unit" and kind == "monthly" and h.unit_id and h.county_id == county_id:
+            # A backing unit hears monthly of the members it sent, privately.
+            add(h, "unit", h.unit_id, h.person.tg_user_id, None)
     return out
 
 
@@ -436,6 +499,13 @@ async def scheduled_digest(store: Store, now: datetime, delivery: Delivery) -> D
     period = Period(kind, date.fromisoformat(payload["first"]), date.fromisoformat(payload["last"]))
     scope, place = payload["scope"], int(payload["id"])
     async with store.transaction() as tx:
+        if scope == "unit":
+            unit = await unit_area(tx, [place])
+            if unit is None or not unit.teams:
+                return None
+            return await read_digest(
+                tx, "area", unit.name, unit.teams, period, now, only=unit.only, with_former=True
+            )
         if scope == "team":
             teams = [await tx.get_team(place)]
             name = team_label(teams[0])

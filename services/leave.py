@@ -16,12 +16,11 @@ from rules import access
 from rules import leave as rules
 from rules.checkin import local_moment
 from rules.days import MonthFigures
-from rules.lang import pick_lang
 from rules.leave import Draft, LeaveKind, Level, Span
 from rules.policy import Policy
 from rules.problems import Problem
 from services.checkins import member_month
-from services.org import TgUser, ensure_person, policy_for, scope_of
+from services.org import TgUser, ensure_person, group_lang, lang_of, policy_for, scope_of
 from storage.base import Store, Tx
 from storage.models import LeaveDecision, LeaveMessage, LeaveRequest, Person, Team
 
@@ -74,17 +73,6 @@ class Decided:
 
 
 # ---------------------------------------------------------------------- helpers
-async def lang_of(tx: Tx, person: Person, default: str) -> str:
-    return pick_lang(
-        await tx.get_chat_lang(person.tg_user_id), person.language_code, default, private=True
-    )
-
-
-async def group_lang(tx: Tx, team: Team, default: str) -> str:
-    chosen = await tx.get_chat_lang(team.chat_id) if team.chat_id else None
-    return pick_lang(chosen, None, default, private=False)
-
-
 async def approvers_at(tx: Tx, team: Team, level: Level, requester: int) -> list[Person]:
     """Who decides at this level for this team; never the member asking."""
     if level == "leader":

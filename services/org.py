@@ -57,6 +57,26 @@ def outside_group(team: Team, chat_id: int, private: bool) -> Problem | None:
     return Problem("err.ask_private")
 
 
+def answers_to(person: Person, word: str) -> bool:
+    """Whether ``@username``, a full name or a first name (any case) names this person."""
+    wanted = word.lstrip("@").casefold()
+    names = (person.username or "", person.display_name, person.first_name)
+    return wanted in (n.casefold() for n in names if n)
+
+
+async def lang_of(tx: Tx, person: Person, default: str) -> str:
+    """The language to write to someone privately in."""
+    return pick_lang(
+        await tx.get_chat_lang(person.tg_user_id), person.language_code, default, private=True
+    )
+
+
+async def group_lang(tx: Tx, team: Team, default: str) -> str:
+    """The language of a team's group."""
+    chosen = await tx.get_chat_lang(team.chat_id) if team.chat_id else None
+    return pick_lang(chosen, None, default, private=False)
+
+
 def team_label(team: Team) -> str:
     return f"{team.code} {team.village}" if team.code else team.village
 
@@ -224,10 +244,9 @@ def relations_to(roles: list[Role], team: Team) -> frozenset[Relation]:
         held.add("commander")
     elif any(r.role == "commander" for r in roles):
         held.add("commander_other")
-    if team.county_id is not None and any(
-        r.role == "contact" and r.county_id == team.county_id for r in roles
-    ):
-        held.add("contact")
+    if team.county_id is not None:
+        kinds = {r.role for r in roles if r.county_id == team.county_id}
+        held.update(k for k in ("contact", "unit") if k in kinds)
     return frozenset(held or {"stranger"})
 
 
@@ -272,6 +291,9 @@ async def button_relations(
         number = parse_id(parts[0]) if parts else None
         if number is None:
             return None
+        if kind == "rc":
+            recall = await tx.get_recall(number)
+            return relations_to(roles, await tx.get_team(recall.team_id)) if recall else None
         if kind == "pb":
             problem = await tx.get_problem(number)
             if problem is None:
@@ -376,6 +398,7 @@ class TeamView:
     team: Team
     people: list[TeamPerson]
     sites: list[Site]
+    units: dict[int, str]  # by person: the backing unit that sent them
 
 
 async def team_view(store: Store, chat_id: int) -> TeamView | None:
@@ -383,7 +406,11 @@ async def team_view(store: Store, chat_id: int) -> TeamView | None:
         team = await tx.get_team_by_chat(chat_id)
         if team is None:
             return None
-        return TeamView(team, await tx.team_people(team.id), await tx.list_sites(team.id))
+        people = await tx.team_people(team.id)
+        units = await tx.member_units([p.person.id for p in people])
+        return TeamView(
+            team, people, await tx.list_sites(team.id), {k: u.name for k, u in units.items()}
+        )
 
 
 # ---------------------------------------------------------------------- sites

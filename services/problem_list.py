@@ -10,7 +10,7 @@ returned for the handler (or the sweep) to render. Every step is a row of
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,7 +20,8 @@ from rules.ids import parse_id
 from rules.logs import find_mentions
 from rules.policy import Policy
 from rules.problems import Problem
-from services.leave import group_lang, lang_of, member_team
+from services.audience import Audience, Told
+from services.leave import member_team
 from services.org import TgUser, area_of, ensure_person, policy_for, scope_of
 from storage.base import Store, Tx
 from storage.models import (
@@ -59,17 +60,6 @@ class ProblemView:
     department: Department | None
     categories: tuple[str, ...]
     policy_days: dict[str, int]
-
-
-@dataclass(frozen=True)
-class Audience:
-    """One chat to tell: a group (``person`` None) or someone privately."""
-
-    chat_id: int
-    lang: str
-    person: Person | None = None
-    buttons: str = ""  # "" none, "department" (accept/note/resolved), "confirm" (the team's)
-    full: bool = False  # the whole card with its photos, not a one-line notice
 
 
 @dataclass(frozen=True)
@@ -157,37 +147,6 @@ async def _people_at(tx: Tx, team: Team, level: str) -> list[Person]:
     return await tx.role_holders("admin", county_id=team.county_id) if team.county_id else []
 
 
-@dataclass
-class _Told:
-    """Audiences gathered for one step: each chat once, the unreachable named."""
-
-    tx: Tx
-    default_lang: str
-    skip: int | None = None  # the actor: told by the reply to what they did
-    items: dict[int, Audience] = field(default_factory=dict)
-    missed: list[str] = field(default_factory=list)
-
-    async def group(self, team: Team, buttons: str = "") -> None:
-        if team.chat_id is not None and team.chat_id not in self.items:
-            lang = await group_lang(self.tx, team, self.default_lang)
-            self.items[team.chat_id] = Audience(team.chat_id, lang, None, buttons)
-
-    async def people(self, people: list[Person], buttons: str = "", full: bool = False) -> None:
-        reachable = await self.tx.privately_reachable([p.id for p in people])
-        for person in people:
-            if person.id == self.skip or person.tg_user_id in self.items:
-                continue
-            if person.id not in reachable:
-                if person.display_name not in self.missed:
-                    self.missed.append(person.display_name)
-                continue
-            lang = await lang_of(self.tx, person, self.default_lang)
-            self.items[person.tg_user_id] = Audience(person.tg_user_id, lang, person, buttons, full)
-
-    def audience(self, without: int | None = None) -> tuple[Audience, ...]:
-        return tuple(a for chat, a in self.items.items() if chat != without)
-
-
 async def _commanders(tx: Tx, team: Team) -> list[Person]:
     return await tx.role_holders("commander", team_id=team.id)
 
@@ -229,7 +188,7 @@ async def raise_problem(
         await tx.set_problem_households(problem.id, [register[n].id for n in mentions.known])
         stored = await tx.get_problem(problem.id)
         assert stored is not None
-        told = _Told(tx, default_lang, skip=person.id)
+        told = Told(tx, default_lang, skip=person.id)
         if message.private:
             await told.group(team)
         return Raised(await _view(tx, stored), mentions.unknown, told.audience())
@@ -446,12 +405,12 @@ async def _move(
     stored = await tx.get_problem(problem.id)
     assert stored is not None
     view = await _view(tx, stored)
-    told = _Told(tx, default_lang, skip=actor)
+    told = Told(tx, default_lang, skip=actor)
     await _audience(told, view, step, problem)
     return Moved(view, step, person, note, told.audience(), tuple(told.missed), before)
 
 
-async def _audience(told: _Told, view: ProblemView, step: str, before: VillageProblem) -> None:
+async def _audience(told: Told, view: ProblemView, step: str, before: VillageProblem) -> None:
     """Who hears of each step. The team's group hears of everything its problem goes
     through; the level it reaches, the department and the commander as they are concerned."""
     team, problem = view.team, view.problem
@@ -626,7 +585,7 @@ async def _confirm(
     if isinstance(moved, Problem) or problem.resolved_by is None:
         return moved
     # Whoever resolved it hears how the household found it.
-    told = _Told(tx, default_lang, skip=person.id)
+    told = Told(tx, default_lang, skip=person.id)
     told.items = {a.chat_id: a for a in moved.audience}
     await told.people([await tx.get_person(problem.resolved_by)])
     return Moved(moved.view, moved.step, moved.actor, moved.note, told.audience(), moved.missed)

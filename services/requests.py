@@ -22,8 +22,8 @@ from rules.ids import parse_id
 from rules.leave import Level, escalation_stage, leave_calendar, up
 from rules.problems import Problem
 from services import problem_list
-from services.leave import Recipient, approvers_at, group_lang, lang_of, member_team
-from services.org import TgUser, ensure_person, policy_for, scope_of
+from services.leave import Recipient, approvers_at, member_team
+from services.org import TgUser, ensure_person, group_lang, lang_of, policy_for, scope_of
 from storage.base import Store, Tx
 from storage.models import Checkin, CheckinRequest, PendingInput, Person, Team
 

@@ -16,13 +16,17 @@ from typing import Any, Protocol
 
 from storage.models import (
     AreaMember,
+    Assessment,
     AuditMark,
+    BackingUnit,
+    Brief,
     Checkin,
     CheckinRequest,
     County,
     Delivery,
     Department,
     Event,
+    FormerMember,
     Holder,
     Household,
     InboxRow,
@@ -41,6 +45,8 @@ from storage.models import (
     PendingInput,
     Person,
     ProblemStep,
+    Recall,
+    RecallNote,
     Role,
     RoleName,
     Site,
@@ -114,7 +120,76 @@ class ProblemTx(Protocol):
     async def problem_steps(self, problem_id: int) -> list[ProblemStep]: ...
 
 
-class Tx(ProblemTx, Protocol):
+class UnitTx(Protocol):
+    """Backing units, recalls, assessment grades and briefs (storage.sqlite_units)."""
+
+    async def unit(self, county_id: int, name: str) -> BackingUnit | None: ...
+    async def get_unit(self, unit_id: int) -> BackingUnit | None: ...
+    async def create_unit(self, county_id: int, name: str, now: datetime) -> BackingUnit: ...
+    async def county_units(self, county_id: int) -> list[BackingUnit]: ...
+    async def unit_contacts(self, unit_id: int) -> list[Person]: ...
+    async def member_units(self, person_ids: Sequence[int]) -> dict[int, BackingUnit]: ...
+    async def set_member_unit(
+        self, person_id: int, unit_id: int, now: datetime, actor_id: int | None
+    ) -> bool: ...
+    async def unit_people(self, unit_id: int) -> list[int]: ...
+    async def former_members(
+        self, team_ids: Sequence[int], since: datetime
+    ) -> list[FormerMember]: ...
+    async def create_recall(
+        self,
+        person_id: int,
+        team_id: int,
+        unit_id: int | None,
+        reason: str,
+        actor_id: int,
+        now: datetime,
+    ) -> Recall: ...
+    async def get_recall(self, recall_id: int) -> Recall | None: ...
+    async def change_recall(
+        self,
+        recall: Recall,
+        changes: dict[str, Any],
+        kind: str,
+        actor_id: int | None,
+        now: datetime,
+    ) -> bool: ...
+    async def recalls(
+        self, team_ids: Sequence[int] | None = None, *, open_only: bool = False
+    ) -> list[Recall]: ...
+    async def person_recalls(self, person_ids: Sequence[int]) -> list[Recall]: ...
+    async def add_recall_note(
+        self, recall: Recall, note: str, actor_id: int, now: datetime
+    ) -> None: ...
+    async def recall_notes(self, recall_id: int) -> list[RecallNote]: ...
+    async def add_assessment(
+        self, person_id: int, period: str, grade: str, note: str, actor_id: int, now: datetime
+    ) -> None: ...
+    async def assessments(
+        self, person_ids: Sequence[int], period: str
+    ) -> dict[int, Assessment]: ...
+    async def create_brief(
+        self,
+        team_id: int,
+        person_id: int,
+        chat_id: int,
+        message_id: int,
+        text: str,
+        file_id: str | None,
+        file_kind: str | None,
+        day: date,
+        sent_at: datetime,
+        now: datetime,
+    ) -> Brief | None: ...
+    async def team_briefs(
+        self, team_ids: Sequence[int], first: date, last: date
+    ) -> list[Brief]: ...
+    async def person_facts(
+        self, person_ids: Sequence[int], since: datetime, until: datetime
+    ) -> dict[int, dict[str, int]]: ...
+
+
+class Tx(ProblemTx, UnitTx, Protocol):
     """One unit of work."""
 
     # --- people
@@ -197,6 +272,8 @@ class Tx(ProblemTx, Protocol):
         expires_at: datetime,
         team_id: int | None = None,
         department_id: int | None = None,
+        unit_id: int | None = None,
+        recall_id: int | None = None,
     ) -> Invite: ...
     async def get_invite(self, code: str) -> Invite | None: ...
     async def use_invite(self, code: str, person_id: int, now: datetime) -> bool: ...

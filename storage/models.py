@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
-RoleName = Literal["member", "leader", "coordinator", "admin", "commander", "contact"]
+RoleName = Literal["member", "leader", "coordinator", "admin", "commander", "contact", "unit"]
 ROLE_NAMES: tuple[RoleName, ...] = (
     "member",
     "leader",
@@ -14,6 +14,7 @@ ROLE_NAMES: tuple[RoleName, ...] = (
     "admin",
     "commander",  # a village's chief commander (总队长): a role of one team
     "contact",  # a county department's contact, who is assigned problems
+    "unit",  # a backing unit's contact (its head, its liaison)
 )
 
 
@@ -68,6 +69,7 @@ class Role:
     township_id: int | None = None
     county_id: int | None = None
     department_id: int | None = None
+    unit_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,8 @@ class Invite:
     used_by: int | None
     team_id: int | None = None
     department_id: int | None = None
+    unit_id: int | None = None
+    recall_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -394,6 +398,7 @@ class Holder:
     township_id: int | None
     county_id: int | None
     private: bool
+    unit_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -604,3 +609,77 @@ class ProblemStep:
     after: str | None
     note: str | None
     photo: str | None
+
+
+# ---------------------------------------------------------------------- units and recalls
+@dataclass(frozen=True)
+class BackingUnit:
+    """A backing unit (后盾单位) that sends members to the county's villages."""
+
+    id: int
+    county_id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class Recall:
+    """A recall (召回) of a member: asked (to be confirmed), open (the unit owes a
+    replacement), closed (one joined) or dropped (not confirmed)."""
+
+    id: int
+    person_id: int
+    team_id: int
+    unit_id: int | None
+    reason: str
+    ordered_by: int
+    ordered_at: datetime
+    state: str
+    effective_day: date | None
+    due_at: datetime | None
+    flagged_day: date | None
+    closed_at: datetime | None
+    replacement_id: int | None
+
+
+@dataclass(frozen=True)
+class RecallNote:
+    at: datetime
+    by: int
+    note: str
+
+
+@dataclass(frozen=True)
+class Assessment:
+    id: int
+    person_id: int
+    period: str
+    grade: str
+    note: str
+    by: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Brief:
+    """An information brief (信息简报) a team sent."""
+
+    id: int
+    team_id: int
+    person_id: int
+    chat_id: int
+    message_id: int
+    text: str
+    file_id: str | None
+    file_kind: str | None
+    local_date: date
+    sent_at: datetime
+
+
+@dataclass(frozen=True)
+class FormerMember:
+    """Someone who was a member of a team until ``left`` (recalled, or gone)."""
+
+    team_id: int
+    person: Person
+    since: datetime
+    left: datetime

@@ -59,6 +59,7 @@ from storage.sqlite_problems import ProblemQueries
 from storage.sqlite_requests import RequestQueries
 from storage.sqlite_schedule import ScheduleQueries
 from storage.sqlite_spot import SpotQueries
+from storage.sqlite_units import UnitQueries
 from storage.sqlite_wire import WireQueries
 
 # Called with every statement a store opened from now on runs (SQLite's trace callback): how
@@ -74,6 +75,7 @@ class SqliteTx(
     RequestQueries,
     ScheduleQueries,
     SpotQueries,
+    UnitQueries,
     WireQueries,
 ):
     """One transaction on the shared connection."""
@@ -234,7 +236,7 @@ class SqliteTx(
     # ------------------------------------------------------------------ roles
     async def active_roles(self, person_id: int) -> list[Role]:
         rows = await self._all(
-            """SELECT role, team_id, township_id, county_id, department_id FROM roles
+            """SELECT role, team_id, township_id, county_id, department_id, unit_id FROM roles
                WHERE person_id = ? AND revoked_at IS NULL ORDER BY id""",
             (person_id,),
         )
@@ -245,8 +247,8 @@ class SqliteTx(
     ) -> bool:
         cur = await self._run(
             """INSERT OR IGNORE INTO roles (person_id, role, team_id, township_id, county_id,
-                   department_id, granted_at, granted_by)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                   department_id, unit_id, granted_at, granted_by)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
                 person_id,
                 role.role,
@@ -254,6 +256,7 @@ class SqliteTx(
                 role.township_id,
                 role.county_id,
                 role.department_id,
+                role.unit_id,
                 to_db(now),
                 actor_id,
             ),
@@ -270,6 +273,7 @@ class SqliteTx(
             township_id=role.township_id,
             county_id=role.county_id,
             department_id=role.department_id,
+            unit_id=role.unit_id,
         )
         return True
 
@@ -280,7 +284,7 @@ class SqliteTx(
             """UPDATE roles SET revoked_at = ?, revoked_by = ?
                WHERE person_id = ? AND role = ? AND revoked_at IS NULL
                  AND team_id IS ? AND township_id IS ? AND county_id IS ?
-                 AND department_id IS ?""",
+                 AND department_id IS ? AND unit_id IS ?""",
             (
                 to_db(now),
                 actor_id,
@@ -290,6 +294,7 @@ class SqliteTx(
                 role.township_id,
                 role.county_id,
                 role.department_id,
+                role.unit_id,
             ),
         )
         if cur.rowcount == 0:
@@ -304,6 +309,7 @@ class SqliteTx(
             township_id=role.township_id,
             county_id=role.county_id,
             department_id=role.department_id,
+            unit_id=role.unit_id,
         )
         return True
 
@@ -326,11 +332,12 @@ class SqliteTx(
 
     async def role_places(self, person_id: int) -> list[tuple[str, str]]:
         rows = await self._all(
-            """SELECT r.role, COALESCE(t.village, w.name, d.name, c.name) FROM roles r
+            """SELECT r.role, COALESCE(t.village, w.name, d.name, u.name, c.name) FROM roles r
                LEFT JOIN teams t ON t.id = r.team_id
                LEFT JOIN townships w ON w.id = r.township_id
                LEFT JOIN counties c ON c.id = r.county_id
                LEFT JOIN departments d ON d.id = r.department_id
+               LEFT JOIN units u ON u.id = r.unit_id
                WHERE r.person_id = ? AND r.revoked_at IS NULL ORDER BY r.id""",
             (person_id,),
         )
@@ -403,13 +410,15 @@ class SqliteTx(
         expires_at: datetime,
         team_id: int | None = None,
         department_id: int | None = None,
+        unit_id: int | None = None,
+        recall_id: int | None = None,
     ) -> Invite:
         await self._run(
             """INSERT INTO invites (code, role, township_id, county_id, team_id, department_id,
-                   created_at, expires_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-            (code, role, township_id, county_id, team_id, department_id, to_db(now),
-             to_db(expires_at)),
+                   unit_id, recall_id, created_at, expires_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (code, role, township_id, county_id, team_id, department_id, unit_id, recall_id,
+             to_db(now), to_db(expires_at)),
         )  # fmt: skip
         # The code is a credential until used: the event names the invite, not the code.
         await self._event(
@@ -421,16 +430,19 @@ class SqliteTx(
             county_id=county_id,
             team_id=team_id,
             department_id=department_id,
+            unit_id=unit_id,
+            recall_id=recall_id,
             expires_at=to_db(expires_at),
         )
         return Invite(
-            code, role, township_id, county_id, expires_at, None, None, team_id, department_id
-        )
+            code, role, township_id, county_id, expires_at, None, None, team_id, department_id,
+            unit_id, recall_id,
+        )  # fmt: skip
 
     async def get_invite(self, code: str) -> Invite | None:
         row = await self._one(
             """SELECT code, role, township_id, county_id, expires_at, used_at, used_by,
-                      team_id, department_id
+                      team_id, department_id, unit_id, recall_id
                FROM invites WHERE code = ?""",
             (code,),
         )
@@ -446,6 +458,8 @@ class SqliteTx(
             row[6],
             row[7],
             row[8],
+            row[9],
+            row[10],
         )
 
     async def use_invite(self, code: str, person_id: int, now: datetime) -> bool:
@@ -611,9 +625,9 @@ class SqliteTx(
 _INVARIANTS = (
     (
         "role held twice",
-        "SELECT person_id, role, team_id, township_id, county_id, department_id FROM roles"
-        " WHERE revoked_at IS NULL"
-        " GROUP BY person_id, role, team_id, township_id, county_id, department_id"
+        "SELECT person_id, role, team_id, township_id, county_id, department_id, unit_id"
+        " FROM roles WHERE revoked_at IS NULL"
+        " GROUP BY person_id, role, team_id, township_id, county_id, department_id, unit_id"
         " HAVING COUNT(*) > 1",
     ),
     (

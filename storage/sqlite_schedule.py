@@ -283,13 +283,13 @@ class ScheduleQueries(SqliteQueries):
         """Everyone holding one of these roles now, with its place."""
         rows = await self._all(
             f"""SELECT DISTINCT r.role, r.team_id, r.township_id, r.county_id,
-                       p.private_at, p.private_lost_at, {PERSON_COLUMNS}
+                       p.private_at, p.private_lost_at, r.unit_id, {PERSON_COLUMNS}
                 FROM roles r JOIN people p ON p.id = r.person_id
                 WHERE r.revoked_at IS NULL AND r.role IN ({marks(len(roles))})
                 ORDER BY r.role, p.id""",
             tuple(roles),
         )
         return [
-            Holder(r[0], person_from_row(r[6:]), r[1], r[2], r[3], _private(r[4], r[5]))
+            Holder(r[0], person_from_row(r[7:]), r[1], r[2], r[3], _private(r[4], r[5]), r[6])
             for r in rows
         ]

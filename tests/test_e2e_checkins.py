@@ -386,6 +386,7 @@ async def test_rules_show_the_teams_attendance_rules(team: BotHarness) -> None:
         "Problem list: red 3 days, yellow 15, green 30 at each level, then it goes up by"
         " itself; common to 3 villages goes to the headquarters; categories: roads, water,"
         " power, phone signal, housing, health, schooling, income, disputes, other",
+        "Recall: the unit sends a replacement within 7 days; briefs expected a month: 0",
         "Reminders — a window opens: on; before it closes: 30 min; after one is missed: on;"
         " work log: 20:30;"
         " before the month ends: 5 days.",

@@ -42,6 +42,7 @@ from tests.conftest import (
 XIABA_GROUP = -100777
 QIAN, WU, MA = 1010, 1011, 1012
 HU, CAO, YUAN = 1013, 1014, 1015  # Shangba's chief commander, Xiaba's, a department contact
+LIU = 1016  # a backing unit's contact
 HOME = "HZ-001"
 
 # Each person's relations: in Shangba's group, in Xiaba's group, and privately (to HZ-001
@@ -57,6 +58,7 @@ WHO: dict[int, tuple[set[Relation], set[Relation], set[Relation], set[Relation]]
     HU: ({"commander"}, {"commander_other"}, {"commander"}, {"commander"}),
     CAO: ({"commander_other"}, {"commander"}, {"commander_other"}, {"commander"}),
     YUAN: ({"contact"}, {"contact"}, {"contact"}, {"contact"}),
+    LIU: ({"unit"}, {"unit"}, {"unit"}, {"unit"}),
     OUTSIDER: ({"stranger"}, {"stranger"}, {"stranger"}, {"stranger"}),
 }
 
@@ -110,6 +112,15 @@ SENT: dict[str, str | None] = {
     "problem confirm": "/problem 999999 confirm",
     "problem reopen": "/problem 999999 reopen",
     "problems": "/problems",
+    "unit": "/unit",
+    "unit add": "/unit add",
+    "recall": "/recall",
+    "recall note": "/recall note",
+    "recall replace": "/recall replace",
+    "recalls": "/recalls",
+    "assessment": "/assessment",
+    "assess": "/assess",
+    "briefs": "/briefs",
 }
 
 
@@ -134,22 +145,24 @@ async def _people(county: BotHarness, server: BotApiServer, tmp_path: Path) -> N
     xuanwei_id = await in_store(county.settings, county.clock, xuanwei)
     await grant(county.settings, county.clock, MA, "Ma", Role("admin", county_id=xuanwei_id))
 
-    async def places(tx: Tx) -> tuple[int, int, int, int]:
+    async def places(tx: Tx) -> tuple[int, int, int, int, int]:
         shangba, xiaba = await tx.get_team_by_code("HZ-001"), await tx.get_team_by_code("HZ-002")
         huize = await tx.get_county("Huize")
         assert shangba and xiaba and huize
         bureau = await tx.create_department(huize.id, "交通局", county.clock())
-        return shangba.id, xiaba.id, huize.id, bureau.id
+        sender = await tx.create_unit(huize.id, "县农业局", county.clock())
+        return shangba.id, xiaba.id, huize.id, bureau.id, sender.id
 
-    shangba, xiaba, huize, bureau = await in_store(county.settings, county.clock, places)
+    shangba, xiaba, huize, bureau, sender = await in_store(county.settings, county.clock, places)
     for user, name, role in (
         (HU, "Hu", Role("commander", team_id=shangba)),
         (CAO, "Cao", Role("commander", team_id=xiaba)),
         (YUAN, "Yuan", Role("contact", county_id=huize, department_id=bureau)),
+        (LIU, "Liu", Role("unit", county_id=huize, unit_id=sender)),
     ):
         server.add_user(user, name)
         await grant(county.settings, county.clock, user, name, role)
-    for user in (WU, MA, MEMBER, LEADER, OUTSIDER, HU, CAO, YUAN):
+    for user in (WU, MA, MEMBER, LEADER, OUTSIDER, HU, CAO, YUAN, LIU):
         await press_start(county, server, user)
 
 
@@ -240,6 +253,7 @@ async def test_every_cell_of_the_buttons_rows(
         await tx.change_problem(found, {"department_id": 1})
 
     await in_store(county.settings, county.clock, assign)
+    recall = await county.say(ADMIN, ADMIN, "/recall @wang 不在岗")  # asked, not yet confirmed
     harmless = {
         "lg": f"v1:lg:{_log_id(logged.content)}:p:0",
         "ld": "v1:ld:n",
@@ -258,6 +272,7 @@ async def test_every_cell_of_the_buttons_rows(
         "pb c": "v1:pb:1:c:red",
         "pb k": "v1:pb:1:k:0",
         "pb a": "v1:pb:1:a",
+        "rc": "v1:rc:1:y",
     }
     walked = 0
     for key, rule in permissions.BUTTONS.items():
@@ -267,7 +282,7 @@ async def test_every_cell_of_the_buttons_rows(
             if key in deciding and not refused:
                 continue
             on = {"ld": asked, "lg": logged, "mk": made_up, "fd": outside}.get(key, copy)
-            on = problem if key.startswith("pb") else on
+            on = problem if key.startswith("pb") else recall if key == "rc" else on
             answer = await press(server, user, on, data)
             alert = t("en", rule.group_refusal)
             if refused:
@@ -329,6 +344,7 @@ ROLES: dict[Relation, list[Role]] = {
     "commander": [Role("commander", team_id=1)],
     "commander_other": [Role("commander", team_id=2)],
     "contact": [Role("contact", county_id=100, department_id=5)],
+    "unit": [Role("unit", county_id=100, unit_id=7)],
     "stranger": [],
 }
 
