@@ -31,8 +31,8 @@ from rules.ids import parse_id
 from rules.logs import readable
 from rules.problems import Problem
 from services import problem_list
+from services.audience import Audience
 from services.problem_list import (
-    Audience,
     Listed,
     Moved,
     ProblemMessage,

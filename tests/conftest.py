@@ -192,6 +192,16 @@ async def run_cli(settings: Settings, *args: str) -> tuple[int, str, str]:
     return process.returncode, out.decode(), err.decode()
 
 
+async def invite_code(bot: BotHarness, *args: str) -> str:
+    """The /start payload of a fresh invite that ``cunbot invite`` printed."""
+    saved = bot.clock.current
+    bot.clock.current = datetime.now(UTC)  # the CLI stamps invites with the wall clock
+    code, out, err = await run_cli(bot.settings, "invite", *args, "--bot-username", "cunbot_bot")
+    bot.clock.current = saved
+    assert code == 0, err
+    return out.strip().splitlines()[-1].split("start=", 1)[1]
+
+
 @pytest.fixture
 def settings(server: BotApiServer, tmp_path: Path) -> Settings:
     return load_settings(

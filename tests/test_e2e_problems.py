@@ -31,6 +31,7 @@ from tests.conftest import (
     ask,
     events_of,
     in_store,
+    invite_code,
     press,
     press_start,
     run_cli,
@@ -57,16 +58,6 @@ async def _team_id(bot: BotHarness) -> int:
     return await in_store(bot.settings, bot.clock, find)
 
 
-async def _invite(bot: BotHarness, *args: str) -> str:
-    """A fresh invite link's /start payload, printed by the operator's CLI."""
-    saved = bot.clock.current
-    bot.clock.current = datetime.now(UTC)  # the CLI stamps invites with the wall clock
-    code, out, err = await run_cli(bot.settings, "invite", *args, "--bot-username", "cunbot_bot")
-    bot.clock.current = saved
-    assert code == 0, err
-    return out.strip().splitlines()[-1].split("start=", 1)[1]
-
-
 async def _people(county: BotHarness, server: BotApiServer) -> None:
     """Shangba's chief commander (invited by the CLI) and a contact of Huize's transport
     bureau who opened a private chat; the mobile operator's contact never did."""
@@ -77,12 +68,12 @@ async def _people(county: BotHarness, server: BotApiServer) -> None:
         (COMMANDER, ("--role", "commander", "--team", "HZ-001")),
         (CONTACT, ("--role", "contact", "--county", "Huize", "--department", "交通局")),
     ):
-        code = await _invite(county, *args)
+        code = await invite_code(county, *args)
         server.start_private(user)
         done = await county.say(user, user, f"/start {code}")
         assert "Done" in done.content, done.content
     operator = ("--role", "contact", "--county", "Huize", "--department", "移动公司")
-    code = await _invite(county, *operator)
+    code = await invite_code(county, *operator)
     county.clock.current = datetime.now(UTC)
     await in_store(county.settings, county.clock, lambda tx: _redeem(tx, code))
     county.clock.current = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)

@@ -31,9 +31,9 @@ from tests.conftest import (
     ask,
     events_of,
     in_store,
+    invite_code,
     press,
     press_start,
-    run_cli,
 )
 
 LIAISON = 1040  # the county agriculture bureau's liaison (县农业局)
@@ -45,19 +45,10 @@ def settings(settings: Settings) -> Settings:
     return replace(settings, sweep_seconds=0.2)  # the recall sweep, often
 
 
-async def _invite(bot: BotHarness, *args: str) -> str:
-    saved = bot.clock.current
-    bot.clock.current = datetime.now(UTC)  # the CLI stamps invites with the wall clock
-    code, out, err = await run_cli(bot.settings, "invite", *args, "--bot-username", "cunbot_bot")
-    bot.clock.current = saved
-    assert code == 0, err
-    return out.strip().splitlines()[-1].split("start=", 1)[1]
-
-
 async def _units(county: BotHarness, server: BotApiServer) -> None:
     """The agriculture bureau's liaison (invited), Wang sent by it, Zhao by the water bureau."""
     server.add_user(LIAISON, "Liu")
-    code = await _invite(county, "--role", "unit", "--county", "Huize", "--unit", "县农业局")
+    code = await invite_code(county, "--role", "unit", "--county", "Huize", "--unit", "县农业局")
     server.start_private(LIAISON)
     assert (
         "unit contact of 县农业局" in (await county.say(LIAISON, LIAISON, f"/start {code}")).content
