@@ -510,6 +510,10 @@ async def _escalate(
     note: str | None,
     default_lang: str,
 ) -> Moved | Problem:
+    # A level with nobody to act (a township with no coordinator yet) is passed over, so a
+    # problem never waits where no one will see it.
+    while higher != "county" and not await _people_at(tx, team, higher):
+        higher = rules.up(higher) or "county"
     policy = await policy_for(tx, team)
     changes = {
         "level": higher,

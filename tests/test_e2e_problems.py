@@ -253,13 +253,16 @@ async def test_the_county_digest_names_problems_common_to_several_villages(
     assert "red 2 days" in changed.content and "common to 2 villages" in changed.content
     first = await ask(server, GROUP, MEMBER, "/problem 二组道路塌方 #道路")
     await ask(server, GROUP, LEADER, f"/problem {_problem_id(first)} red")
-    await ask(server, XIABA, QIAN, "#problem The road to the school is flooded #roads")
+    flooded = await ask(server, XIABA, QIAN, "#problem The road to the school is flooded #roads")
+    # Leju township has no coordinator: sent up, it goes past the empty level to the county.
+    up = await ask(server, XIABA, QIAN, f"/problem {_problem_id(flooded)} escalate bridge needed")
+    assert "went up to the county (from the village team)" in up.content
     await ask(server, GROUP, MEMBER2, "/problem 自来水停了三天 #water")
     mark = len(server.sent)
     digest = await ask(server, ADMIN, ADMIN, "/digest this")
     lines = digest.content.splitlines()
     assert (
-        "📌 Problems: 3 open (🔴 1 🟡 2 🟢 0), 0 overdue; at the team 3, township 0, county 0."
+        "📌 Problems: 3 open (🔴 1 🟡 2 🟢 0), 0 overdue; at the team 2, township 0, county 1."
         " This period: 3 raised, 0 confirmed solved." in lines
     )
     assert (
