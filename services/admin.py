@@ -48,9 +48,9 @@ async def create_invite(
     unit: str | None = None,
 ) -> InviteResult:
     """A single-use code that makes whoever opens it a coordinator of a township, an admin
-    of a county, the chief commander of a village (a team, by its code) or a contact of a
-    county department. A county, township or department named for the first time is created
-    (and reported)."""
+    of a county, the chief commander of a village (a team, by its code), a contact of a
+    county department or of a backing unit. A county, township, department or unit named for
+    the first time is created (and reported)."""
     if hours <= 0:
         return InviteResult(problem=Problem("invite.err.hours"))
     created: list[str] = []
