@@ -44,6 +44,9 @@ from services.problem_list import (
 from storage.models import Team, VillageProblem
 
 KIND = "pb"
+# A button's action: colour, category (both with a value), accept, note, resolved,
+# confirmed by the household, not solved.
+ACTIONS = frozenset({"c", "k", "a", "n", "s", "y", "x"})
 DOTS = {"red": "🔴", "yellow": "🟡", "green": "🟢"}
 EXCERPT = 80
 
@@ -442,7 +445,7 @@ async def on_button(update: Update, context: CunbotContext) -> None:
     number = parse_id(parts[0]) if parts else None
     action = parts[1] if len(parts) >= 2 else ""
     valued = action in ("c", "k")
-    if number is None or action not in "ckanysx" or len(parts) != 2 + valued:
+    if number is None or action not in ACTIONS or len(parts) != 2 + valued:
         await context.answer(update, t(lang, "err.stale_button"), alert=True)
         return
     chat_id, private = button_chat(update)
@@ -496,11 +499,6 @@ async def answer_typed(update: Update, context: CunbotContext, done: Moved | Pro
         await reply_problem(update, context, _localized(await context.lang(update), done))
         return
     await answer_step(update, context, done)
-
-
-async def tell_swept(context: CunbotContext, moved: Moved) -> None:
-    """A problem its deadline moved (or flagged at the county): both levels hear of it."""
-    await tell(context, moved)
 
 
 def register(app: Application) -> None:

@@ -14,6 +14,7 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.config import Settings
+from bot.i18n import t
 from storage.base import Tx
 from storage.models import Role
 from tests.botapi_server import BotApiServer, SentMessage
@@ -114,6 +115,9 @@ async def test_a_red_problem_climbs_by_its_deadline_and_a_department_solves_it(
     assert refused["show_alert"] and "team leader" in refused["text"]
     outsider = await press(server, CONTACT, raised, "v1:pb:1:c:green")
     assert outsider["show_alert"]
+    # Data our encoder never writes (an action of two letters) is a stale button, not a crash.
+    made_up = await press(server, MEMBER, raised, "v1:pb:1:an")
+    assert made_up == {"text": t("en", "err.stale_button"), "show_alert": True}
 
     # Red: three days at each level. Nobody acts; the deadline moves it to the township.
     clock.advance(days=3, minutes=1)
