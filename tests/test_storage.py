@@ -507,8 +507,8 @@ async def test_a_write_lock_held_elsewhere_is_awaited_without_holding_up_the_loo
 
 
 def test_the_roles_rebuild_keeps_every_role_and_invite(tmp_path: Path) -> None:
-    """Versions 15 and 16 rebuild ``roles`` and ``invites`` to admit the chief commander,
-    the department contact and the unit contact: every row keeps its id and place, revoked
+    """Version 15 rebuilds ``roles`` and ``invites`` to admit the chief commander, the
+    department contact and the unit contact: every row keeps its id and place, revoked
     ones stay revoked, and the new roles need their place."""
     path = tmp_path / "v14.db"
     with closing(sqlite3.connect(path, isolation_level=None)) as conn:
@@ -528,7 +528,7 @@ def test_the_roles_rebuild_keeps_every_role_and_invite(tmp_path: Path) -> None:
                 INSERT INTO invites (code, role, county_id, created_at, expires_at)
                   VALUES ('inv_x', 'admin', 1, '{at}', '{at}');"""
         )
-        assert upgrade(conn, NOW) == [15, 16]  # 16 rebuilds both again, for backing units
+        assert upgrade(conn, NOW) == [15]
         assert conn.execute("PRAGMA foreign_keys").fetchone() == (1,)
         assert conn.execute(
             "SELECT id, role, team_id, county_id, revoked_at IS NOT NULL FROM roles ORDER BY id"
