@@ -21,8 +21,9 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from typing import TypeVar
 
-from reports import parts
+from reports import parts, sheet
 from reports.parts import Part
+from services.assessment import AssessmentView
 from services.digest import DigestRecords, Export, compute_digest
 
 T = TypeVar("T")
@@ -79,6 +80,11 @@ async def digest_parts(
 
 async def export_parts(lang: str, export: Export) -> list[Part]:
     return await _run(parts.export_parts, lang, export)
+
+
+async def assessment_xlsx(lang: str, view: AssessmentView) -> bytes:
+    """An area's assessment spreadsheet (a county's holds a row per member)."""
+    return await _run(sheet.assessment_xlsx, lang, view)
 
 
 def shutdown() -> None:

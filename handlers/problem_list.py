@@ -253,13 +253,8 @@ async def _raised(update: Update, context: CunbotContext, raised: Raised | Probl
         return
     lang = await context.lang(update)
     view = raised.view
-    lines = [t(lang, "problem.raised", id=view.problem.id), "", card(lang, view, context.now())]
-    if raised.unknown:
-        lines.append(
-            t(lang, "problem.unknown_households", names=t(lang, "sep.list").join(raised.unknown))
-        )
-    lines.append(t(lang, "problem.choose"))
-    await context.reply(update, "\n".join(lines), markup=_choice_markup(lang, view))
+    text = _choice_text(lang, view, context.now(), raised.unknown)
+    await context.reply(update, text, markup=_choice_markup(lang, view))
     for a in raised.audience:
         head = t(a.lang, "problem.raised_privately", name=view.raiser.display_name)
         await context.say(
@@ -486,11 +481,14 @@ async def on_button(update: Update, context: CunbotContext) -> None:
     await tell(context, done, chat_id if action in ("y", "x") else None)
 
 
-def _choice_text(lang: str, view: ProblemView, now: datetime) -> str:
-    return "\n".join(
-        [t(lang, "problem.raised", id=view.problem.id), "", card(lang, view, now),
-         t(lang, "problem.choose")]
-    )  # fmt: skip
+def _choice_text(lang: str, view: ProblemView, now: datetime, unknown: tuple[str, ...] = ()) -> str:
+    """A new problem's card above its colour and category buttons (households the
+    register lacks named under it)."""
+    lines = [t(lang, "problem.raised", id=view.problem.id), "", card(lang, view, now)]
+    if unknown:
+        names = t(lang, "sep.list").join(unknown)
+        lines.append(t(lang, "problem.unknown_households", names=names))
+    return "\n".join([*lines, t(lang, "problem.choose")])
 
 
 async def answer_typed(update: Update, context: CunbotContext, done: Moved | Problem) -> None:

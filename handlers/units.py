@@ -10,7 +10,7 @@ from datetime import datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import outbox
+from bot import outbox, render
 from bot.context import CunbotContext
 from bot.i18n import t
 from handlers.common import (
@@ -22,7 +22,6 @@ from handlers.common import (
     reply_problem,
     tg_user,
 )
-from reports import sheet
 from reports.parts import Part
 from rules import callbacks
 from rules.assessment import Ceiling, within
@@ -204,11 +203,11 @@ async def recalls_command(update: Update, context: CunbotContext) -> None:
         await reply_problem(update, context, found)
         return
     lang = await context.lang(update)
-    if not found.rows:
+    if not found:
         await reply(update, context, "recalls.none")
         return
-    lines = [t(lang, "recalls.head", n=len(found.rows))]
-    for view, _, _ in found.rows:
+    lines = [t(lang, "recalls.head", n=len(found))]
+    for view in found:
         lines += ["", recall_text(lang, view, context.now())]
     await reply_long(update, context, lines)
 
@@ -262,7 +261,7 @@ async def assessment_command(update: Update, context: CunbotContext) -> None:
         return
     lang = await context.lang(update)
     await reply_long(update, context, assessment_lines(lang, view))
-    data = sheet.assessment_xlsx(lang, view)
+    data = await render.assessment_xlsx(lang, view)  # in the drawing process
     part = Part(document=data, filename=f"cunbot-assessment-{view.period.key}.xlsx")
     await context.say(outbox.part(message_of(update).chat_id, part))
 

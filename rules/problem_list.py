@@ -22,7 +22,6 @@ LEVELS: tuple[Level, ...] = ("team", "township", "county")
 DEFAULT_COLOUR: Colour = "yellow"
 MAX_PROBLEM_CHARS = 4000
 MAX_VILLAGER = 60
-MAX_NOTE = 1000
 
 # The county's list, in the order buttons show it; a county may set its own (rules.policy).
 CATEGORIES: tuple[str, ...] = (

@@ -178,18 +178,25 @@ async def grade(store: Store, now: datetime, user: TgUser, words: list[str]) -> 
         note = " ".join(rest[1:]).strip()
         if not note:
             return Problem("assess.err.note")
-        rows = await _assess(tx, teams, period, now)
-        matches = [
-            (member, row)
-            for row in rows
-            if answers_to(member := await tx.get_person(row.person_id), who)
-        ]
+        # Who is meant, among the members of the period (recalled ones too); then only
+        # their team's figures are read, for the ceiling shown beside the grade.
+        by_id = {t.id: t for t in teams}
+        since = local_to_utc(period.first, time(0), teams[0].tz)
+        roster = [(m.person, m.team_id) for m in await tx.area_members(list(by_id))]
+        roster += [(f.person, f.team_id) for f in await tx.former_members(list(by_id), since)]
+        matches = {(p.id, team_id): p for p, team_id in roster if answers_to(p, who)}
         if not matches:
             return Problem("recall.err.who", {"word": who})
         if len(matches) > 1:
-            listed = ", ".join(f"{m.display_name} ({r.team})" for m, r in matches)
+            listed = ", ".join(
+                f"{p.display_name} ({by_id[k[1]].village})" for k, p in matches.items()
+            )
             return Problem("recall.err.several", {"word": who, "names": listed})
-        member, row = matches[0]
+        [((member_id, team_id), member)] = matches.items()
+        rows = await _assess(tx, [by_id[team_id]], period, now)
+        row = next((r for r in rows if r.person_id == member_id), None)
+        if row is None:  # a member only before the period
+            return Problem("recall.err.who", {"word": who})
         await tx.add_assessment(member.id, period.key, chosen, note, person.id, now)
         return Graded(member, period.key, chosen, row.ceiling)
 

@@ -80,14 +80,12 @@ class Raised:
     view: ProblemView
     unknown: tuple[str, ...]  # households named that the register lacks
     audience: tuple[Audience, ...]  # the group, when raised privately
-    duplicate: bool = False
 
 
 @dataclass(frozen=True)
 class Shown:
     view: ProblemView
     steps: tuple[tuple[ProblemStep, str], ...]  # each with its actor's name ("" the deadline)
-    can_colour: bool
 
 
 @dataclass(frozen=True)
@@ -163,7 +161,7 @@ async def raise_problem(
     async with store.transaction() as tx:
         existing = await tx.problem_of_message(message.chat_id, message.message_id)
         if existing is not None:
-            return Raised(await _view(tx, existing), (), (), duplicate=True)
+            return Raised(await _view(tx, existing), (), ())  # delivered twice: answered again
         person = await ensure_person(tx, user, now)
         team = await member_team(tx, person, message.chat_id, message.private)
         if isinstance(team, Problem):
@@ -299,7 +297,7 @@ async def _shown(tx: Tx, problem: VillageProblem, roles: list[Role]) -> Shown:
     for step in await tx.problem_steps(problem.id):
         name = (await tx.get_person(step.actor_id)).display_name if step.actor_id else ""
         steps.append((step, name))
-    return Shown(view, tuple(steps), access.may_colour_problem(roles, scope_of(view.team)))
+    return Shown(view, tuple(steps))
 
 
 async def _step(

@@ -308,33 +308,22 @@ def _days(recall: Recall, now: datetime) -> int:
     return ((recall.closed_at or now) - recall.ordered_at).days
 
 
-@dataclass(frozen=True)
-class RecallList:
-    rows: tuple[tuple[RecallView, int, bool], ...]  # the recall, days taken, overdue
-
-
-async def list_recalls(store: Store, now: datetime, user: TgUser) -> RecallList | Problem:
-    """``/recalls``: open ones first (overdue marked), then closed ones, with days taken;
-    for county admins and coordinators (their area's) and a unit's contacts (the unit's)."""
+async def list_recalls(
+    store: Store, now: datetime, user: TgUser
+) -> tuple[RecallView, ...] | Problem:
+    """``/recalls``: open ones first, then closed ones, newest first; for county admins and
+    coordinators (their area's) and a unit's contacts (the members the unit sent)."""
     async with store.transaction() as tx:
         person = await ensure_person(tx, user, now)
         roles = await tx.active_roles(person.id)
         teams = await area_of(tx, roles)
-        rows = await tx.recalls([t.id for t in teams]) if teams else []
-        units = {r.unit_id for r in roles if r.role == "unit"}
-        if units:
-            for team_recall in await tx.recalls(open_only=True):
-                if team_recall.unit_id in units and all(r.id != team_recall.id for r in rows):
-                    rows.append(team_recall)
+        units = [r.unit_id for r in roles if r.role == "unit" and r.unit_id]
         if not teams and not units:
             return Problem("recall.err.not_allowed")
-        listed = []
-        for recall in sorted(rows, key=lambda r: (r.state != "open", r.ordered_at)):
-            if recall.state == "asked":
-                continue
-            overdue = recall.state == "open" and recall.due_at is not None and recall.due_at <= now
-            listed.append((await _recall_view(tx, recall), _days(recall, now), overdue))
-        return RecallList(tuple(listed))
+        found = {r.id: r for r in await tx.team_recalls([t.id for t in teams])}
+        found.update({r.id: r for r in await tx.unit_recalls(units)})
+        ordered = sorted(found.values(), key=lambda r: (r.state != "open", -r.id))
+        return tuple([await _recall_view(tx, r) for r in ordered])
 
 
 async def recall_sweep(store: Store, now: datetime, default_lang: str) -> list[RecallStep]:
@@ -342,7 +331,7 @@ async def recall_sweep(store: Store, now: datetime, default_lang: str) -> list[R
     are told once a day, on the team's day, until a replacement closes it."""
     flagged: list[RecallStep] = []
     async with store.transaction() as tx:
-        for recall in await tx.recalls(open_only=True):
+        for recall in await tx.open_recalls():
             if recall.due_at is None or recall.due_at > now:
                 continue
             team = await tx.get_team(recall.team_id)

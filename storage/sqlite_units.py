@@ -213,36 +213,34 @@ class UnitQueries(SqliteQueries):
         await self._event(kind, now, actor_id, recall.team_id, recall_id=recall.id, **shown)
         return True
 
-    async def recalls(
-        self, team_ids: Sequence[int] | None = None, *, open_only: bool = False
-    ) -> list[Recall]:
-        """Recalls of these teams (all teams: None), newest first; open ones only if asked."""
-        if open_only:
-            rows = await self._named(
-                f"SELECT {_RECALL} FROM recalls WHERE state = 'open' ORDER BY due_at"
-            )
-            found = [_recall(r) for r in rows]
-            return [r for r in found if team_ids is None or r.team_id in set(team_ids)]
-        found = []
-        for chunk in chunks(list(team_ids or [])):
-            rows = await self._named(
-                f"""SELECT {_RECALL} FROM recalls WHERE team_id IN ({marks(len(chunk))})
-                    AND state <> 'dropped' ORDER BY ordered_at DESC""",
-                chunk,
-            )
-            found += [_recall(r) for r in rows]
-        return found
+    async def open_recalls(self) -> list[Recall]:
+        """Recalls still waiting for a replacement, the earliest deadline first."""
+        rows = await self._named(
+            f"SELECT {_RECALL} FROM recalls WHERE state = 'open' ORDER BY due_at"
+        )
+        return [_recall(r) for r in rows]
 
-    async def person_recalls(self, person_ids: Sequence[int]) -> list[Recall]:
+    async def _recalls_by(self, column: str, ids: Sequence[int]) -> list[Recall]:
         found: list[Recall] = []
-        for chunk in chunks(list(person_ids)):
+        for chunk in chunks(list(ids)):
             rows = await self._named(
-                f"""SELECT {_RECALL} FROM recalls WHERE person_id IN ({marks(len(chunk))})
+                f"""SELECT {_RECALL} FROM recalls WHERE {column} IN ({marks(len(chunk))})
                     AND state IN ('open', 'closed') ORDER BY id""",
                 chunk,
             )
             found += [_recall(r) for r in rows]
         return found
+
+    async def team_recalls(self, team_ids: Sequence[int]) -> list[Recall]:
+        """Recalls confirmed in these teams, open or closed."""
+        return await self._recalls_by("team_id", team_ids)
+
+    async def unit_recalls(self, unit_ids: Sequence[int]) -> list[Recall]:
+        """Recalls of members these units sent, open or closed."""
+        return await self._recalls_by("unit_id", unit_ids)
+
+    async def person_recalls(self, person_ids: Sequence[int]) -> list[Recall]:
+        return await self._recalls_by("person_id", person_ids)
 
     async def add_recall_note(
         self, recall: Recall, note: str, actor_id: int, now: datetime

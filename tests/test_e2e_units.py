@@ -133,6 +133,9 @@ async def test_a_recall_is_flagged_past_its_deadline_and_closed_by_a_replacement
     listed = await ask(server, COORD, COORD, "/recalls")
     assert "Replaced by Xu" in listed.content and "7 days after the recall" in listed.content
     assert "约谈县农业局主要负责人" in listed.content
+    # The unit sees its closed recall too (the members it sent, not the team's others).
+    unit_view = await ask(server, LIAISON, LIAISON, "/recalls")
+    assert "Recall #1: Wang" in unit_view.content and "Replaced by Xu" in unit_view.content
     team = await ask(server, GROUP, LEADER, "/team")
     assert "Xu" in team.content and "Xu: member — 县农业局" in team.content
     kinds = await events_of(county.settings, county.clock, "recall.")

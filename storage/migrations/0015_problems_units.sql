@@ -129,6 +129,7 @@ CREATE TABLE recalls (
 CREATE INDEX recalls_open ON recalls (due_at) WHERE state = 'open';
 CREATE INDEX recalls_person ON recalls (person_id);
 CREATE INDEX recalls_team ON recalls (team_id, ordered_at);
+CREATE INDEX recalls_unit ON recalls (unit_id);
 
 CREATE TABLE recall_notes (
     id          INTEGER PRIMARY KEY,
