@@ -168,19 +168,15 @@ async def test_no_hot_statement_scans_a_table_that_grows_with_history(
     await team.say(GROUP, MEMBER2, "#log 走访 @@户1 了解取暖")
     await server.send_photo(GROUP, MEMBER, caption="#问题 便桥断了 @@户1 #道路")
     await team.barrier(GROUP, LEADER)
-    # Privately: the group's own pace (20 a minute) is kept for the commands below.
+    # Most reads go privately: the group has had a dozen answers already (and perhaps a
+    # reminder, if its hour came while the test ran), and its pace of 20 a minute holds a 21st
+    # answer back for up to a minute.
     server.start_private(LEADER)
-    for command in ("/problem 1 red 汛期", "/problem 1", "/problems"):
+    for command in ("/problem 1 red 汛期", "/problem 1", "/problems", "/today", "/logs"):
         await team.say(LEADER, LEADER, command)
-    for user, command in (
-        (MEMBER, "/me"),
-        (LEADER, "/today"),
-        (LEADER, "/logs"),
-        (LEADER, "/digest"),
-        (LEADER, "/leaves"),
-    ):
+    for user, command in ((MEMBER, "/me"), (LEADER, "/digest"), (LEADER, "/leaves")):
         await team.say(GROUP, user, command)
-    await team.settled()
+    await team.settled(timeout=75.0)  # should the group's pace still hold one back
     recorder.on = False
     assert len(recorder.statements) > 50  # the paths above did run through the store
     problems = _scans(team.settings.database, recorder.statements)
