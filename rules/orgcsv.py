@@ -101,7 +101,8 @@ def parse_org_csv(text: str, default_tz: str) -> tuple[list[TeamRow], list[RowPr
         if None in raw:
             problems.append(RowProblem(line, Problem("import.err.extra_cells")))
             continue
-        row = {k: (v or "").strip() for k, v in raw.items()}
+        # Optional columns may be left out of the header altogether: they read as empty.
+        row = {k: (raw.get(k) or "").strip() for k in COLUMNS}
         if not any(row.values()):
             continue
         problem = _check_row(row, teams, default_tz)

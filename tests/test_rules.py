@@ -299,6 +299,25 @@ def test_org_csv_groups_sites_by_team() -> None:
     assert teams[0].sites[0].radius_m == 300
 
 
+def test_org_csv_needs_only_its_required_columns() -> None:
+    # The optional columns (time zone, sites, datum) may be left out of the header: a county
+    # that lists its villages first and draws sites later.
+    teams, problems = parse_org_csv(
+        "county,township,team_code,village\nHuize,Dahai,HZ-001,Shangba\n", "Asia/Shanghai"
+    )
+    assert problems == []
+    assert [(t.code, t.village, t.tz, t.sites) for t in teams] == [
+        ("HZ-001", "Shangba", "Asia/Shanghai", [])
+    ]
+    teams, problems = parse_org_csv(
+        "team_code,village,county,township,site_name,latitude,longitude\n"
+        "HZ-001,Shangba,Huize,Dahai,Office,25.5,103.2\n",
+        "Asia/Shanghai",
+    )
+    assert problems == []
+    assert [(s.name, s.radius_m) for s in teams[0].sites] == [("Office", 300)]
+
+
 def test_org_csv_reports_every_bad_line() -> None:
     text = HEADER + (
         "Huize,Dahai,HZ-001,Shangba,,Office,25.5,103.2,\n"  # 2: fine
