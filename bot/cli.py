@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
+import io
 import logging
 import os
 import signal
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, TelegramError
@@ -22,7 +26,15 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.i18n import t
 from rules.invites import start_link
 from rules.lang import LANGS
-from rules.orgcsv import COLUMNS, HOUSEHOLD_COLUMNS, RowProblem, decode, is_household_csv
+from rules.orgcsv import (
+    COLUMNS,
+    HOUSEHOLD_COLUMNS,
+    ROSTER_COLUMNS,
+    RowProblem,
+    decode,
+    is_household_csv,
+    is_roster_csv,
+)
 from rules.problems import Problem
 from services import admin
 from storage import copy_database, open_store
@@ -70,10 +82,23 @@ def _parser(lang: str) -> argparse.ArgumentParser:
     importer = sub.add_parser(
         "import",
         parents=[common],
-        help=h("import", org=",".join(COLUMNS), households=",".join(HOUSEHOLD_COLUMNS)),
+        help=h(
+            "import",
+            org=",".join(COLUMNS),
+            households=",".join(HOUSEHOLD_COLUMNS),
+            roster=",".join(ROSTER_COLUMNS),
+        ),
     )
     importer.add_argument("file", type=Path)
     importer.add_argument("--dry-run", action="store_true", help=h("dry_run"))
+    importer.add_argument(
+        "--hours",
+        type=int,
+        default=admin.ROSTER_INVITE_HOURS,
+        help=h("roster_hours", default=admin.ROSTER_INVITE_HOURS),
+    )
+    importer.add_argument("--out", type=Path, metavar="FILE", help=h("roster_out"))
+    importer.add_argument("--bot-username", help=h("bot_username"))
     rules = sub.add_parser("rules", parents=[common], help=h("rules"))
     rules.add_argument("--county", help=h("rules_county"))
     rules.add_argument("changes", nargs="*", metavar="KEY=VALUE")
@@ -100,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_rules(settings, args.county, args.changes))
         if args.command == "inbox":
             return asyncio.run(_inbox(settings, args.action, args.id))
-        return asyncio.run(_import(settings, args.file, args.dry_run))
+        return asyncio.run(_import(settings, args))
     except ConfigError as exc:
         print(f"cunbot: {exc}", file=sys.stderr)
         return 2
@@ -193,31 +218,115 @@ async def _invite(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _dry_import(settings: Settings, text: str) -> int:
-    """Checked against a throwaway copy of the database (an empty one if there is none yet),
-    so a dry run writes nothing at all: no file made, no migration applied, no log line."""
+@asynccontextmanager
+async def _throwaway(database: str) -> AsyncIterator[str]:
+    """A copy of the database (an empty one if there is none yet) for a dry run to check
+    against, so that it writes nothing at all: no file made, no migration applied, no log line."""
     with tempfile.TemporaryDirectory() as folder:
         copy = str(Path(folder) / "check.db")
-        await asyncio.to_thread(copy_database, settings.database, copy)
+        await asyncio.to_thread(copy_database, database, copy)
         quiet = logging.getLogger("storage")
         level = quiet.level
         quiet.setLevel(logging.WARNING)
         try:
-            return await _import_into(replace(settings, database=copy), text, dry_run=True)
+            yield copy
         finally:
             quiet.setLevel(level)
 
 
-async def _import(settings: Settings, file: Path, dry_run: bool) -> int:
+async def _import(settings: Settings, args: argparse.Namespace) -> int:
     lang = settings.lang
+    file: Path = args.file
     try:
         text = decode(await asyncio.to_thread(file.read_bytes))
     except OSError as exc:
         print(t(lang, "cli.import.unreadable", file=str(file), error=str(exc)), file=sys.stderr)
         return 2
-    if dry_run:
-        return await _dry_import(settings, text)
+    if is_roster_csv(text):
+        return await _import_roster(settings, args, text)
+    if args.dry_run:
+        async with _throwaway(settings.database) as copy:
+            return await _import_into(replace(settings, database=copy), text, dry_run=True)
     return await _import_into(settings, text, dry_run=False)
+
+
+async def _import_roster(settings: Settings, args: argparse.Namespace, text: str) -> int:
+    """A roster becomes personal invite links, written to a file (not the screen: they are
+    credentials until opened) for the county to send each person their own."""
+    lang = settings.lang
+    username = None
+    if not args.dry_run:
+        # Asked first: a roster's invites made without a name to link them to would be lost.
+        username = await _bot_username(settings, args.bot_username)
+        if username is None:
+            print(t(lang, "cli.invite.no_username"), file=sys.stderr)
+            return 2
+    if args.dry_run:
+        async with _throwaway(settings.database) as copy:
+            report = await _roster_into(copy, text, args.hours, dry_run=True)
+    else:
+        report = await _roster_into(settings.database, text, args.hours, dry_run=False)
+    if _refused(lang, report.problems):
+        return 1
+    unit_key = "cli.import.roster_unit_new" if args.dry_run else "cli.import.roster_unit"
+    for name in report.created_units:
+        print(t(lang, unit_key, unit=name))
+    if args.dry_run:
+        print(t(lang, "cli.import.roster_checked", count=len(report.invites)))
+        return 0
+    assert username is not None and report.expires_at is not None
+    out: Path = args.out or args.file.with_name(f"{args.file.stem}-invites.csv")
+    await asyncio.to_thread(_write_links, out, roster_links(lang, report, username))
+    print(
+        t(
+            lang,
+            "cli.import.roster_done",
+            count=len(report.invites),
+            file=str(out),
+            expires=report.expires_at.astimezone(ZoneInfo(settings.tz)).strftime("%Y-%m-%d %H:%M")
+            + f" ({settings.tz})",
+        )
+    )
+    return 0
+
+
+async def _roster_into(
+    database: str, text: str, hours: int, *, dry_run: bool
+) -> admin.RosterImport:
+    store = await open_store(database, system_clock())
+    try:
+        return await admin.import_roster(store, system_clock(), text, hours=hours, dry_run=dry_run)
+    finally:
+        await store.close()
+
+
+def roster_links(lang: str, report: admin.RosterImport, username: str) -> str:
+    """The links as CSV, headed in the operator's language, one row per roster line."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([t(lang, f"cli.roster.col.{c}") for c in _LINK_COLUMNS])
+    for made in report.invites:
+        writer.writerow(
+            [
+                made.row.name,
+                made.team.code,
+                made.team.village,
+                t(lang, f"role.{made.row.role}"),
+                made.row.unit or "",
+                start_link(username, made.code),
+            ]
+        )
+    return buffer.getvalue()
+
+
+_LINK_COLUMNS = ("name", "team", "village", "role", "unit", "link")
+
+
+def _write_links(path: Path, text: str) -> None:
+    # Only the operator may read it: each link makes whoever opens it a member.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as handle:
+        handle.write(text)
 
 
 async def _import_into(settings: Settings, text: str, *, dry_run: bool) -> int:

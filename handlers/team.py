@@ -201,13 +201,13 @@ async def start(update: Update, context: CunbotContext) -> None:
         )  # fmt: skip
         await unit_handlers.tell(context, result.replaced)
         return
-    await reply(
-        update,
-        context,
-        "invite.redeemed",
-        role=await context.t(update, f"role.{result.role}"),
-        place=result.place,
-    )
+    role = await context.t(update, f"role.{result.role}")
+    if result.unit is not None:
+        await reply(
+            update, context, "invite.redeemed_unit", role=role, place=result.place, unit=result.unit
+        )
+        return
+    await reply(update, context, "invite.redeemed", role=role, place=result.place)
 
 
 def register(app: Application) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rules.datum import to_wgs84
@@ -25,6 +26,7 @@ from rules.problems import Problem
 REQUIRED = ("county", "township", "team_code", "village")
 OPTIONAL = ("tz", "site_name", "latitude", "longitude", "radius_m", "datum")
 COLUMNS = REQUIRED + OPTIONAL
+RosterRole = Literal["member", "leader", "commander"]
 
 
 @dataclass(frozen=True)
@@ -233,3 +235,100 @@ def parse_household_csv(
     if not rows and not problems:
         problems.append(RowProblem(1, Problem("import.err.empty")))
     return rows, problems
+
+
+# ---------------------------------------------------------------------- a roster
+# The county's list of who serves where, sent by which unit. Members are not written into a
+# team from it (a roster has no Telegram accounts): each row becomes a personal invite, and
+# whoever opens it joins with the role and unit the roster gives.
+ROSTER_COLUMNS = ("team_code", "name", "unit", "role")
+_ROSTER_ALIASES = {
+    "队编码": "team_code",
+    "姓名": "name",
+    "派出单位": "unit",
+    "后盾单位": "unit",
+    "单位": "unit",
+    "角色": "role",
+    "职务": "role",
+}
+ROSTER_ROLES: dict[str, RosterRole] = {
+    "member": "member",
+    "队员": "member",
+    "leader": "leader",
+    "队长": "leader",
+    "第一书记": "leader",
+    "commander": "commander",
+    "总队长": "commander",
+}
+MAX_ROSTER_NAME = 40
+MAX_UNIT_NAME = 60
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    line: int
+    team_code: str
+    name: str
+    unit: str | None
+    role: RosterRole
+
+
+def is_roster_csv(text: str) -> bool:
+    first = text.splitlines()[0] if text else ""
+    cells = {_ROSTER_ALIASES.get(c.strip(), c.strip()) for c in first.split(",")}
+    return "name" in cells and "household" not in cells
+
+
+def parse_roster_csv(text: str) -> tuple[list[RosterRow], list[RowProblem]]:
+    """Every person in the roster, or every problem with its line number."""
+    reader = csv.DictReader(io.StringIO(text))
+    header = [_ROSTER_ALIASES.get(h.strip(), h.strip()) for h in (reader.fieldnames or [])]
+    bad_header = _header_problem(header, ("team_code", "name"), ROSTER_COLUMNS)
+    if bad_header:
+        return [], [bad_header]
+    reader.fieldnames = header
+    rows: list[RosterRow] = []
+    problems: list[RowProblem] = []
+    seen: dict[tuple[str, str], int] = {}
+    for raw in reader:
+        line = reader.line_num
+        if None in raw:
+            problems.append(RowProblem(line, Problem("import.err.extra_cells")))
+            continue
+        row = {k: " ".join((v or "").split()) for k, v in raw.items()}
+        if not any(row.values()):
+            continue
+        parsed = _roster_row(line, row)
+        if isinstance(parsed, Problem):
+            problems.append(RowProblem(line, parsed))
+            continue
+        key = (parsed.team_code, parsed.name)
+        if key in seen:
+            params = {"name": parsed.name, "code": parsed.team_code, "line": seen[key]}
+            problems.append(RowProblem(line, Problem("import.err.roster_twice", params)))
+            continue
+        seen[key] = line
+        rows.append(parsed)
+    if not rows and not problems:
+        problems.append(RowProblem(1, Problem("import.err.empty")))
+    return rows, problems
+
+
+def _roster_row(line: int, row: dict[str, str]) -> RosterRow | Problem:
+    for column in ("team_code", "name"):
+        if not row[column]:
+            return Problem("import.err.required", {"column": column})
+    if len(row["name"]) > MAX_ROSTER_NAME:
+        return Problem("import.err.name_long", {"max": MAX_ROSTER_NAME})
+    word = row.get("role") or "member"
+    role = ROSTER_ROLES.get(word.lower())
+    if role is None:
+        return Problem("import.err.role", {"role": word})
+    unit = row.get("unit") or None
+    if unit is not None and len(unit) > MAX_UNIT_NAME:
+        return Problem("import.err.unit_long", {"max": MAX_UNIT_NAME})
+    if unit is not None and role == "commander":
+        # A chief commander is a county leader answering for the village, not someone a unit
+        # sent: a unit on their row is a mistake in the roster.
+        return Problem("import.err.commander_unit")
+    return RosterRow(line, row["team_code"], row["name"], unit, role)

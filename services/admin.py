@@ -8,14 +8,23 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from rules.invites import PREFIX, invite_problem
-from rules.orgcsv import RowProblem, TeamRow, parse_household_csv, parse_org_csv
+from rules.orgcsv import (
+    RosterRow,
+    RowProblem,
+    TeamRow,
+    parse_household_csv,
+    parse_org_csv,
+    parse_roster_csv,
+)
 from rules.problems import Problem
 from services import units
 from services.org import TgUser, ensure_person
 from storage.base import Store, Tx
-from storage.models import County, Role, Team, Township
+from storage.models import County, Invite, Person, Role, Team, Township
 
 DEFAULT_INVITE_HOURS = 72
+# A roster's links go out by the county's own channels to dozens of people: a week to open them.
+ROSTER_INVITE_HOURS = 168
 
 
 # ---------------------------------------------------------------------- invites
@@ -124,6 +133,7 @@ class RedeemResult:
     place: str | None = None
     problem: Problem | None = None
     replaced: units.RecallStep | None = None  # a replacement's invite closed this recall
+    unit: str | None = None  # the unit a roster's invite says sent them
 
 
 async def redeem_invite(
@@ -145,6 +155,8 @@ async def redeem_invite(
             if step is None:
                 return RedeemResult(problem=Problem("invite.err.recall_closed"))
             return RedeemResult("member", step.view.team.village, replaced=step)
+        if invite.role in ("member", "leader") and invite.team_id is not None:
+            return await _join_from_roster(tx, now, person, invite)
         role = Role(
             invite.role,
             team_id=invite.team_id,
@@ -320,3 +332,85 @@ async def import_households(
         if rollback.problems:
             return HouseholdImport(problems=tuple(rollback.problems))
     return HouseholdImport(counts["added"], counts["existing"], len(touched))
+
+
+async def _join_from_roster(tx: Tx, now: datetime, person: Person, invite: Invite) -> RedeemResult:
+    assert invite.team_id is not None
+    team = await tx.get_team(invite.team_id)
+    await tx.grant_role(person.id, Role(invite.role, team_id=team.id), now, person.id)
+    # A leader is a member too, as one who sets the team up is.
+    await tx.grant_role(person.id, Role("member", team_id=team.id), now, person.id)
+    unit = None
+    if invite.unit_id is not None:
+        await tx.set_member_unit(person.id, invite.unit_id, now, person.id)
+        unit = await tx.get_unit(invite.unit_id)
+    return RedeemResult(invite.role, team.village, unit=unit.name if unit else None)
+
+
+# ---------------------------------------------------------------------- a roster
+@dataclass(frozen=True)
+class RosterInvite:
+    row: RosterRow
+    team: Team
+    code: str
+
+
+@dataclass(frozen=True)
+class RosterImport:
+    invites: tuple[RosterInvite, ...] = ()
+    created_units: tuple[str, ...] = ()
+    expires_at: datetime | None = None
+    problems: tuple[RowProblem, ...] = ()
+
+
+async def import_roster(
+    store: Store,
+    now: datetime,
+    text: str,
+    *,
+    hours: int = ROSTER_INVITE_HOURS,
+    dry_run: bool = False,
+) -> RosterImport:
+    """A personal invite for every row of a county's roster: whoever opens it becomes a
+    member, leader or chief commander of the row's team, sent by the row's unit (created in
+    the team's county when new). Every row is checked first; one bad row writes nothing."""
+    if hours <= 0:
+        return RosterImport(problems=(RowProblem(1, Problem("invite.err.hours")),))
+    rows, problems = parse_roster_csv(text)
+    expires_at = now + timedelta(hours=hours)
+    made: list[RosterInvite] = []
+    created: list[str] = []
+    try:
+        async with store.transaction() as tx:
+            # The rows that read well are checked against the database too, so that one run
+            # names every line to fix.
+            db_problems: list[RowProblem] = list(problems)
+            for row in rows:
+                team = await tx.get_team_by_code(row.team_code)
+                if team is None:
+                    problem = Problem("import.err.roster_team", {"code": row.team_code})
+                    db_problems.append(RowProblem(row.line, problem))
+                    continue
+                unit_id = None
+                if row.unit is not None:
+                    if team.county_id is None:
+                        problem = Problem("import.err.roster_county", {"code": team.code})
+                        db_problems.append(RowProblem(row.line, problem))
+                        continue
+                    unit = await tx.unit(team.county_id, row.unit)
+                    if unit is None:
+                        unit = await tx.create_unit(team.county_id, row.unit, now)
+                        created.append(row.unit)
+                    unit_id = unit.id
+                code = PREFIX + secrets.token_urlsafe(24)
+                await tx.create_invite(
+                    code, row.role, None, None, now, expires_at, team.id, None, unit_id,
+                    made_for=row.name,
+                )  # fmt: skip
+                made.append(RosterInvite(row, team, code))
+            if db_problems or dry_run:
+                raise _Rollback(db_problems)
+    except _Rollback as rollback:
+        if rollback.problems:
+            return RosterImport(problems=tuple(sorted(rollback.problems, key=lambda p: p.line)))
+    return RosterImport(tuple(made), tuple(created), expires_at)

@@ -101,6 +101,7 @@ class Invite:
     department_id: int | None = None
     unit_id: int | None = None
     recall_id: int | None = None
+    made_for: str | None = None  # the roster's name, for an invite made by a roster import
 
 
 @dataclass(frozen=True)

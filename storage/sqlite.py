@@ -412,13 +412,14 @@ class SqliteTx(
         department_id: int | None = None,
         unit_id: int | None = None,
         recall_id: int | None = None,
+        made_for: str | None = None,
     ) -> Invite:
         await self._run(
             """INSERT INTO invites (code, role, township_id, county_id, team_id, department_id,
-                   unit_id, recall_id, created_at, expires_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   unit_id, recall_id, made_for, created_at, expires_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (code, role, township_id, county_id, team_id, department_id, unit_id, recall_id,
-             to_db(now), to_db(expires_at)),
+             made_for, to_db(now), to_db(expires_at)),
         )  # fmt: skip
         # The code is a credential until used: the event names the invite, not the code.
         await self._event(
@@ -432,17 +433,18 @@ class SqliteTx(
             department_id=department_id,
             unit_id=unit_id,
             recall_id=recall_id,
+            made_for=made_for,
             expires_at=to_db(expires_at),
         )
         return Invite(
             code, role, township_id, county_id, expires_at, None, None, team_id, department_id,
-            unit_id, recall_id,
+            unit_id, recall_id, made_for,
         )  # fmt: skip
 
     async def get_invite(self, code: str) -> Invite | None:
         row = await self._one(
             """SELECT code, role, township_id, county_id, expires_at, used_at, used_by,
-                      team_id, department_id, unit_id, recall_id
+                      team_id, department_id, unit_id, recall_id, made_for
                FROM invites WHERE code = ?""",
             (code,),
         )
@@ -460,6 +462,7 @@ class SqliteTx(
             row[8],
             row[9],
             row[10],
+            row[11],
         )
 
     async def use_invite(self, code: str, person_id: int, now: datetime) -> bool:

@@ -5,11 +5,13 @@ figures and ceilings worked out by hand; briefs in the digest and the compliance
 
 from __future__ import annotations
 
+import csv
 import io
 import sqlite3
 from contextlib import closing
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -34,6 +36,7 @@ from tests.conftest import (
     invite_code,
     press,
     press_start,
+    run_cli,
 )
 
 LIAISON = 1040  # the county agriculture bureau's liaison (县农业局)
@@ -277,3 +280,111 @@ async def test_briefs_in_the_digest_and_the_monthly_report(
     assert "Short of 2 a month" not in monthly.content
     lonely = await ask(server, ADMIN, ADMIN, "/digest month 2026-11")
     assert "📰 Briefs: 2" in lonely.content
+
+
+# ---------------------------------------------------------------------- a roster
+SUN = 1042  # on the roster, sent by the agriculture bureau
+ZHOU_Q = 1043  # the roster's first secretary (leader), sent by the transport bureau
+WU = 1044  # the roster's chief commander of Xiaba
+ROSTER = (
+    "队编码,姓名,派出单位,角色\n"
+    "HZ-001,孙丽,县农业局,队员\n"
+    "HZ-001,周强,县交通局,第一书记\n"
+    "HZ-002,吴刚,,总队长\n"
+    "HZ-001,Wang,县农业局,\n"
+)
+
+
+async def _roster_cli(county: BotHarness, *args: str) -> tuple[int, str, str]:
+    saved = county.clock.current
+    county.clock.current = datetime.now(UTC)  # the CLI stamps invites with the wall clock
+    try:
+        return await run_cli(county.settings, "import", *args, "--bot-username", "cunbot_bot")
+    finally:
+        county.clock.current = saved
+
+
+def _invites(database: str) -> int:
+    with closing(sqlite3.connect(database)) as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM invites").fetchone()[0])
+
+
+async def test_a_roster_becomes_personal_invites_naming_role_and_unit(
+    county: BotHarness, server: BotApiServer, tmp_path: Path
+) -> None:
+    roster = tmp_path / "名册.csv"
+    # A county's spreadsheet, saved by Excel on Chinese Windows.
+    roster.write_bytes(ROSTER.encode("gb18030"))
+    before = _invites(county.settings.database)
+    code, out, err = await _roster_cli(county, str(roster), "--dry-run")
+    assert code == 0, err
+    assert "Roster checked: 4 people, nothing written." in out
+    assert "A new backing unit would be created: 县交通局" in out
+    assert _invites(county.settings.database) == before
+    assert not (tmp_path / "名册-invites.csv").exists()
+
+    # A bad roster names every bad line and writes nothing.
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "team_code,name,unit,role\n"
+        "HZ-009,Ma,,member\n"
+        "HZ-002,吴刚,县农业局,commander\n"
+        "HZ-001,Ma,,driver\n"
+        "HZ-001,孙丽,,\n"
+        "HZ-001,孙丽,,leader\n",
+        encoding="utf-8",
+    )
+    code, _, err = await _roster_cli(county, str(bad))
+    assert code == 1
+    assert "line 2: No team HZ-009" in err
+    assert "line 3: A chief commander is not sent by a backing unit" in err
+    assert "line 4: Unknown role driver" in err
+    assert "line 6: 孙丽 is on team HZ-001 already (line 5)" in err
+    assert _invites(county.settings.database) == before
+
+    code, out, err = await _roster_cli(county, str(roster))
+    assert code == 0, err
+    links_file = tmp_path / "名册-invites.csv"
+    assert f"4 personal invite links written to {links_file}" in out
+    assert links_file.stat().st_mode & 0o077 == 0  # the links are credentials: the operator's
+    rows = list(csv.reader(io.StringIO(links_file.read_text(encoding="utf-8-sig"))))
+    assert rows[0] == ["name", "team code", "village", "role", "backing unit", "invite link"]
+    assert [r[:5] for r in rows[1:]] == [
+        ["孙丽", "HZ-001", "Shangba", "member", "县农业局"],
+        ["周强", "HZ-001", "Shangba", "team leader", "县交通局"],
+        ["吴刚", "HZ-002", "Xiaba", "chief commander", ""],
+        ["Wang", "HZ-001", "Shangba", "member", "县农业局"],
+    ]
+    codes = [r[5].split("start=", 1)[1] for r in rows[1:]]
+    assert all(r[5].startswith("https://t.me/cunbot_bot?start=") for r in rows[1:])
+
+    for user_id, name in ((SUN, "Sun"), (ZHOU_Q, "Zhou Qiang"), (WU, "Wu")):
+        server.add_user(user_id, name)
+        server.start_private(user_id)
+    joined = await county.say(SUN, SUN, f"/start {codes[0]}")
+    assert "you are now member of Shangba, sent by 县农业局" in joined.content
+    again = await county.say(ZHOU_Q, ZHOU_Q, f"/start {codes[0]}")
+    assert "already been used" in again.content
+    led = await county.say(ZHOU_Q, ZHOU_Q, f"/start {codes[1]}")
+    assert "you are now team leader of Shangba, sent by 县交通局" in led.content
+    commands = await county.say(WU, WU, f"/start {codes[2]}")
+    assert "you are now chief commander of Xiaba." in commands.content
+    server.start_private(MEMBER)
+    wang = await county.say(MEMBER, MEMBER, f"/start {codes[3]}")
+    assert "sent by 县农业局" in wang.content
+
+    team = (await ask(server, GROUP, LEADER, "/team")).content
+    for line in ("Sun", "Zhou Qiang", "Wang"):
+        found = next(x for x in team.splitlines() if x.startswith(f"• {line}"))
+        unit = "县交通局" if line == "Zhou Qiang" else "县农业局"
+        assert f"— {unit}" in found, found
+    assert "team leader" in next(x for x in team.splitlines() if x.startswith("• Zhou Qiang"))
+    # The new leader leads: the team's day is theirs to read.
+    day = await ask(server, GROUP, ZHOU_Q, "/today")
+    assert "Shangba" in day.content and "Sun" in day.content
+    made = await in_store(
+        county.settings, county.clock, lambda tx: tx.events(kind="invite.created")
+    )
+    assert sorted(e.data["made_for"] for e in made if e.data.get("made_for")) == sorted(
+        ["孙丽", "周强", "吴刚", "Wang"]
+    )

@@ -9,6 +9,7 @@ import pytest
 
 from rules import assessment as rules
 from rules.digest import month_period, week_of
+from rules.orgcsv import MAX_ROSTER_NAME, MAX_UNIT_NAME, is_roster_csv, parse_roster_csv
 from rules.problems import Problem
 from services.digest import _digest_recipients
 from storage.models import Holder, Person, Team
@@ -135,3 +136,61 @@ def test_a_unit_hears_monthly_and_a_commander_weekly_of_their_own() -> None:
         "weekly", week_of(date(2026, 11, 23)), due, 100, [team], holders, "Asia/Shanghai"
     )
     assert [(d.chat_id, d.payload["scope"]) for d in weekly] == [(1013, "team")]
+
+
+# ---------------------------------------------------------------------- a roster
+def test_a_roster_is_told_from_the_other_imports() -> None:
+    assert is_roster_csv("team_code,name,unit,role\n")
+    assert is_roster_csv("队编码,姓名,后盾单位\n")
+    assert not is_roster_csv("户名,备注\n")
+    assert not is_roster_csv("county,township,team_code,village,tz,site_name\n")
+
+
+def test_a_roster_reads_chinese_headers_and_role_words() -> None:
+    rows, problems = parse_roster_csv(
+        "队编码,姓名,派出单位,职务\n"
+        "HZ-001, 孙  丽 ,县农业局,队员\n"
+        "HZ-001,周强,,第一书记\n"
+        "\n"
+        "HZ-002,吴刚,,总队长\n"
+        "HZ-002,Ma,县水利局,LEADER\n"
+        "HZ-002,Niu,县水利局,\n"
+    )
+    assert problems == []
+    assert [(r.line, r.team_code, r.name, r.unit, r.role) for r in rows] == [
+        (2, "HZ-001", "孙 丽", "县农业局", "member"),
+        (3, "HZ-001", "周强", None, "leader"),
+        (5, "HZ-002", "吴刚", None, "commander"),
+        (6, "HZ-002", "Ma", "县水利局", "leader"),
+        (7, "HZ-002", "Niu", "县水利局", "member"),  # no role: a member
+    ]
+
+
+def test_every_bad_roster_line_is_named() -> None:
+    rows, problems = parse_roster_csv(
+        "team_code,name,unit,role\n"
+        ",Ma,,\n"
+        "HZ-001,,,\n"
+        f"HZ-001,{'名' * (MAX_ROSTER_NAME + 1)},,\n"
+        f"HZ-001,Ma,{'局' * (MAX_UNIT_NAME + 1)},\n"
+        "HZ-001,Ma,,cook\n"
+        "HZ-001,Ma,县农业局,commander\n"
+        "HZ-001,Ma,,,extra\n"
+        "HZ-001,Ma,,\n"
+        "HZ-001,Ma,,leader\n"
+    )
+    assert [r.line for r in rows] == [9]
+    assert [(p.line, p.problem.key) for p in problems] == [
+        (2, "import.err.required"),
+        (3, "import.err.required"),
+        (4, "import.err.name_long"),
+        (5, "import.err.unit_long"),
+        (6, "import.err.role"),
+        (7, "import.err.commander_unit"),
+        (8, "import.err.extra_cells"),
+        (10, "import.err.roster_twice"),
+    ]
+    _, problems = parse_roster_csv("team_code,name,phone\n")
+    assert [p.problem.key for p in problems] == ["import.err.header"]
+    _, problems = parse_roster_csv("team_code,name\n\n")
+    assert [p.problem.key for p in problems] == ["import.err.empty"]

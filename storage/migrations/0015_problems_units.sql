@@ -70,13 +70,14 @@ CREATE INDEX roles_team_history ON roles (team_id, revoked_at) WHERE role = 'mem
 CREATE TABLE invites_new (
     code           TEXT PRIMARY KEY,
     role           TEXT NOT NULL CHECK (role IN ('coordinator', 'admin', 'commander', 'contact',
-                                                 'unit', 'member')),
+                                                 'unit', 'member', 'leader')),
     township_id    INTEGER REFERENCES townships(id),
     county_id      INTEGER REFERENCES counties(id),
     team_id        INTEGER REFERENCES teams(id),
     department_id  INTEGER REFERENCES departments(id),
     unit_id        INTEGER REFERENCES units(id),
     recall_id      INTEGER,  -- a replacement's invite names the recall it closes
+    made_for       TEXT,     -- the name on the county's roster the invite was made from
     created_at     TEXT NOT NULL,
     expires_at     TEXT NOT NULL,
     used_at        TEXT,
@@ -86,7 +87,7 @@ CREATE TABLE invites_new (
            OR (role = 'commander' AND team_id IS NOT NULL)
            OR (role = 'contact' AND department_id IS NOT NULL)
            OR (role = 'unit' AND unit_id IS NOT NULL)
-           OR (role = 'member' AND team_id IS NOT NULL AND recall_id IS NOT NULL))
+           OR (role IN ('member', 'leader') AND team_id IS NOT NULL))
 );
 INSERT INTO invites_new (code, role, township_id, county_id, created_at, expires_at, used_at,
                          used_by)
