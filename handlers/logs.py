@@ -27,7 +27,15 @@ from handlers.common import (
 from rules import callbacks
 from rules.checkin import local_moment
 from rules.ids import parse_id
-from rules.logs import IMPORT_MARKER, LOG_MARKER, LOG_TAG, SUMMARY_MARKER, parse_pick, summary_text
+from rules.logs import (
+    IMPORT_MARKER,
+    LOG_MARKER,
+    LOG_TAG,
+    SUMMARY_MARKER,
+    parse_pick,
+    readable,
+    summary_text,
+)
 from rules.problems import Problem
 from services import logs
 from services.logs import (
@@ -379,7 +387,7 @@ def _day_lines(lang: str, day: LogsDay) -> list[str]:
                     name=name,
                     id=log.id,
                     time=local_moment(log.written_at, day.team.tz).strftime("%H:%M"),
-                    text=_excerpt(log.text) or "—",
+                    text=_excerpt(readable(log.text)) or "—",
                 )
             )
             if log.visits:
@@ -464,7 +472,7 @@ def _entry_line(lang: str, e: LedgerEntry, tz: str, with_household: bool) -> str
         name=e.person.display_name,
         village=e.village,
         log=e.log.id,
-        text=_excerpt(e.log.text) or "—",
+        text=_excerpt(readable(e.log.text)) or "—",
     )
     line += " " + t(lang, f"audit.verdict.{verdict}", note=e.visit.verdict_note or "")
     if e.visit.removed_at is not None:

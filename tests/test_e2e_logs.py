@@ -163,7 +163,7 @@ async def test_tags_photos_albums_and_what_is_not_a_log(
         "❌ Li: no log",
         "✅ Wang · #1 09:30: 整理贫困户档案",
         "📷 1 photo",
-        "✅ Zhao · #2 09:30: 入户核实 @@张三",
+        "✅ Zhao · #2 09:30: 入户核实 张三",
         "   🏠 张三",
         "📷 3 photos",
         "Logs from 2 of 3 members.",
@@ -331,8 +331,8 @@ async def test_inspectors_list_sample_and_mark_visits(
     assert visits.content.splitlines() == [
         "🔍 Visits to 张三: 2",
         "🏠 张三 (Shangba)",
-        "#1 · 2026-11-23 09:30 · Wang (Shangba) · log #1: 走访 @@张三 @@李四 · not checked",
-        "#3 · 2026-11-23 09:30 · Zhao (Shangba) · log #2: 走访 @@张三 @@王五 · not checked",
+        "#1 · 2026-11-23 09:30 · Wang (Shangba) · log #1: 走访 张三 李四 · not checked",
+        "#3 · 2026-11-23 09:30 · Zhao (Shangba) · log #2: 走访 张三 王五 · not checked",
     ]
     unknown = await county.say(COORD, COORD, "/audit 赵六")
     assert unknown.content == "No household named 赵六 in the registers you oversee."
