@@ -193,6 +193,29 @@ class HouseholdRow:
     note: str | None
 
 
+def _rows(
+    text: str, aliases: dict[str, str], required: tuple[str, ...], columns: tuple[str, ...]
+) -> tuple[list[tuple[int, dict[str, str] | None]], RowProblem | None]:
+    """A list's rows that are not empty, by line, spaces in each cell folded (None: a row with
+    more cells than the header has); or what is wrong with the header. Headers may be in
+    Chinese, as the county's own spreadsheets have them."""
+    reader = csv.DictReader(io.StringIO(text))
+    header = [aliases.get(h.strip(), h.strip()) for h in (reader.fieldnames or [])]
+    bad_header = _header_problem(header, required, columns)
+    if bad_header:
+        return [], bad_header
+    reader.fieldnames = header
+    rows: list[tuple[int, dict[str, str] | None]] = []
+    for raw in reader:
+        if None in raw:
+            rows.append((reader.line_num, None))
+            continue
+        row = {k: " ".join((v or "").split()) for k, v in raw.items()}
+        if any(row.values()):
+            rows.append((reader.line_num, row))
+    return rows, None
+
+
 def is_household_csv(text: str) -> bool:
     first = text.splitlines()[0] if text else ""
     cells = {_HOUSEHOLD_ALIASES.get(c.strip(), c.strip()) for c in first.split(",")}
@@ -204,22 +227,15 @@ def parse_household_csv(
 ) -> tuple[list[HouseholdRow], list[RowProblem]]:
     """Every household in the file, or every problem with its line number. In a team's own
     chat the team is known, so the ``team_code`` column may be left out."""
-    reader = csv.DictReader(io.StringIO(text))
-    header = [_HOUSEHOLD_ALIASES.get(h.strip(), h.strip()) for h in (reader.fieldnames or [])]
     required = ("team_code", "household") if need_team else ("household",)
-    bad_header = _header_problem(header, required, HOUSEHOLD_COLUMNS)
+    read, bad_header = _rows(text, _HOUSEHOLD_ALIASES, required, HOUSEHOLD_COLUMNS)
     if bad_header:
         return [], [bad_header]
-    reader.fieldnames = header
     rows: list[HouseholdRow] = []
     problems: list[RowProblem] = []
-    for raw in reader:
-        line = reader.line_num
-        if None in raw:
+    for line, row in read:
+        if row is None:
             problems.append(RowProblem(line, Problem("import.err.extra_cells")))
-            continue
-        row = {k: " ".join((v or "").split()) for k, v in raw.items()}
-        if not any(row.values()):
             continue
         code = row.get("team_code") or None
         if need_team and not code:
@@ -281,22 +297,15 @@ def is_roster_csv(text: str) -> bool:
 
 def parse_roster_csv(text: str) -> tuple[list[RosterRow], list[RowProblem]]:
     """Every person in the roster, or every problem with its line number."""
-    reader = csv.DictReader(io.StringIO(text))
-    header = [_ROSTER_ALIASES.get(h.strip(), h.strip()) for h in (reader.fieldnames or [])]
-    bad_header = _header_problem(header, ("team_code", "name"), ROSTER_COLUMNS)
+    read, bad_header = _rows(text, _ROSTER_ALIASES, ("team_code", "name"), ROSTER_COLUMNS)
     if bad_header:
         return [], [bad_header]
-    reader.fieldnames = header
     rows: list[RosterRow] = []
     problems: list[RowProblem] = []
     seen: dict[tuple[str, str], int] = {}
-    for raw in reader:
-        line = reader.line_num
-        if None in raw:
+    for line, row in read:
+        if row is None:
             problems.append(RowProblem(line, Problem("import.err.extra_cells")))
-            continue
-        row = {k: " ".join((v or "").split()) for k, v in raw.items()}
-        if not any(row.values()):
             continue
         parsed = _roster_row(line, row)
         if isinstance(parsed, Problem):
