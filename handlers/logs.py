@@ -366,8 +366,14 @@ async def logs_command(update: Update, context: CunbotContext) -> None:
 
 
 def _day_lines(lang: str, day: LogsDay) -> list[str]:
-    title = "logs.title_team" if day.whole_team else "logs.title_own"
-    lines = [t(lang, title, village=day.team.village, day=day.day.isoformat())]
+    if day.unit is not None:
+        lines = [t(lang, "logs.title_unit", village=day.team.village, day=day.day.isoformat(),
+                   unit=day.unit)]  # fmt: skip
+        if not day.members:
+            return [*lines, t(lang, "logs.unit_none_here", unit=day.unit)]
+    else:
+        title = "logs.title_team" if day.whole_team else "logs.title_own"
+        lines = [t(lang, title, village=day.team.village, day=day.day.isoformat())]
     wrote = 0
     for member in day.members:
         name = member.person.display_name
@@ -399,7 +405,7 @@ def _day_lines(lang: str, day: LogsDay) -> list[str]:
                 lines.append(t(lang, "log.photos", n=len(log.photos)))
             if log.revision > 1:
                 lines.append(t(lang, "logs.edited", revision=log.revision, id=log.id))
-    if day.whole_team:
+    if day.whole_team or day.unit is not None:
         lines.append(t(lang, "logs.summary", wrote=wrote, total=len(day.members)))
     return lines
 

@@ -147,10 +147,11 @@ TABLE: dict[str, Rule] = {
     ),
     "logs": Rule(
         _TEAM | _WATCH,
-        _TEAM | _INSPECT | _COMMAND,
+        _TEAM | _INSPECT | _COMMAND | _UNIT,
         "logs.err.not_allowed",
         "logs.err.not_allowed",
         takes_team=True,
+        note="privately, a unit's contact: the members it sent",
     ),
     "household": Rule(_TEAM | _OVERSEE, _TEAM, "household.err.not_allowed", "err.group_only"),
     "household add": Rule(_TEAM | {"admin"}, _TEAM, "household.err.not_allowed", "err.group_only"),

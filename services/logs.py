@@ -458,6 +458,7 @@ class LogsDay:
     day: date
     members: tuple[MemberLogs, ...]
     whole_team: bool  # False: only the caller's own logs
+    unit: str | None = None  # a backing unit's contact reads the members the unit sent
 
 
 @dataclass(frozen=True)
@@ -473,15 +474,16 @@ def _day_of(words: list[str], today: date) -> date | Problem | None:
 
 
 async def _team_logs_day(
-    tx: Tx, team: Team, day: date, person: Person | None, whole_team: bool
+    tx: Tx, team: Team, day: date, only: frozenset[int] | None, unit: str | None = None
 ) -> LogsDay:
+    """The day's logs of the team's members, or only of these people."""
     logs = await tx.team_logs(team.id, day, day)
     leave = await tx.team_leave(team.id, day, day, states=("approved",))
     members = []
     for held in await tx.team_people(team.id):
         if "member" not in held.roles:
             continue
-        if not whole_team and (person is None or held.person.id != person.id):
+        if only is not None and held.person.id not in only:
             continue
         theirs = tuple(log for log in logs if log.person_id == held.person.id)
         away = next(
@@ -494,14 +496,15 @@ async def _team_logs_day(
             None,
         )
         members.append(MemberLogs(held.person, theirs, away))
-    return LogsDay(team, day, tuple(members), whole_team)
+    return LogsDay(team, day, tuple(members), only is None, unit)
 
 
 async def read_logs(
     store: Store, now: datetime, user: TgUser, chat_id: int, private: bool, words: list[str]
 ) -> list[LogsDay] | AreaDay | Problem:
     """``/logs [team code] [day]``: a member's own day, or a team's day for its leaders and
-    the coordinators and admins above it; an overseer in private with no team: the area."""
+    the coordinators and admins above it; an overseer in private with no team: the area; a
+    backing unit's contact: the members it sent, in each of their teams."""
     async with store.transaction() as tx:
         person = await tx.get_person_by_tg(user.id)
         roles = await tx.active_roles(person.id) if person else []
@@ -521,8 +524,14 @@ async def read_logs(
             teams = [group_team]
         elif person is not None:
             teams = await tx.member_teams(person.id)
+        sent = await _unit_people(tx, roles) if private else None
         if not teams:
             area = await area_of(tx, roles)
+            if not area and sent is not None:
+                teams = await _teams_of(tx, sent[1])
+                if not teams:
+                    return Problem("logs.err.unit_none", {"unit": sent[0]})
+        if not teams:
             if not area:
                 return Problem("logs.err.not_member")
             today = local_moment(now, area[0].tz).date()
@@ -533,15 +542,42 @@ async def read_logs(
         days = []
         for team in teams:
             scope = scope_of(team)
-            whole = access.may_see_team_day(roles, scope)
-            if not whole and not access.is_member(roles, team.id):
+            only: frozenset[int] | None = None
+            unit = None
+            if access.may_see_team_day(roles, scope):
+                pass
+            elif access.is_member(roles, team.id) and person is not None:
+                only = frozenset({person.id})
+            elif sent is not None and team.county_id in sent[2]:
+                unit, only = sent[0], sent[1]
+            else:
                 return Problem("logs.err.not_allowed")
             today = local_moment(now, team.tz).date()
             day = _day_of(words, today)
             if isinstance(day, Problem):
                 return day
-            days.append(await _team_logs_day(tx, team, day or today, person, whole))
+            days.append(await _team_logs_day(tx, team, day or today, only, unit))
         return days
+
+
+async def _unit_people(tx: Tx, roles: list[Role]) -> tuple[str, frozenset[int], set[int]] | None:
+    """For a backing unit's contact: the units' names, the people they sent, their counties."""
+    units = [await tx.get_unit(r.unit_id) for r in roles if r.role == "unit" and r.unit_id]
+    found = [u for u in units if u is not None]
+    if not found:
+        return None
+    people: set[int] = set()
+    for unit in found:
+        people.update(await tx.unit_people(unit.id))
+    return ", ".join(u.name for u in found), frozenset(people), {u.county_id for u in found}
+
+
+async def _teams_of(tx: Tx, people: frozenset[int]) -> list[Team]:
+    teams: dict[int, Team] = {}
+    for person_id in sorted(people):
+        for team in await tx.member_teams(person_id):
+            teams.setdefault(team.id, team)
+    return sorted(teams.values(), key=lambda t: t.code or t.village)
 
 
 async def _area_day(tx: Tx, teams: list[Team], day: date) -> AreaDay:
@@ -564,8 +600,9 @@ class History:
 async def log_history(
     store: Store, user: TgUser, chat_id: int, private: bool, log_id: int
 ) -> History | Problem:
-    """Every revision of a log with its time: for its writer and those who read the team;
-    in a group, only a log of that group's team."""
+    """Every revision of a log with its time: for its writer, those who read the team and,
+    privately, the contacts of the unit that sent the writer; in a group, only a log of that
+    group's team."""
     async with store.transaction() as tx:
         log = await tx.get_log(log_id)
         if log is None:
@@ -575,7 +612,9 @@ async def log_history(
         team = await tx.get_team(log.team_id)
         own = person is not None and person.id == log.person_id
         if not own and not access.may_see_team_day(roles, scope_of(team)):
-            return Problem("log.err.unknown", {"id": log_id})
+            sent = await _unit_people(tx, roles) if private else None
+            if sent is None or log.person_id not in sent[1] or team.county_id not in sent[2]:
+                return Problem("log.err.unknown", {"id": log_id})
         elsewhere = outside_group(team, chat_id, private)
         if elsewhere is not None:
             return elsewhere

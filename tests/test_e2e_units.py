@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import sqlite3
 from contextlib import closing
 from dataclasses import replace
@@ -80,8 +81,23 @@ async def test_a_unit_reads_only_the_members_it_sent(
     book = load_workbook(io.BytesIO(sheet.file_bytes or b""))
     names = [r[2] for r in book["Members"].iter_rows(min_row=2, values_only=True)]
     assert names == ["Wang"]
-    # Nothing else: the team's day, its logs and its problems are not the unit's.
-    for command in ("/today HZ-001", "/logs HZ-001", "/problems", "/assessment"):
+    # Its members' logs, and not the others': Zhao was sent by the water bureau.
+    wang = await ask(server, GROUP, MEMBER, "#log 走访 五保户 修水管")
+    zhao = await ask(server, GROUP, MEMBER2, "#log 开会 部署防汛")
+    [wang_log, zhao_log] = [re.findall(r"Log #(\d+)", m.content)[0] for m in (wang, zhao)]
+    for command in ("/logs", "/logs HZ-001"):
+        logs = (await ask(server, LIAISON, LIAISON, command)).content
+        assert "the members 县农业局 sent" in logs and "修水管" in logs, command
+        assert "Zhao" not in logs and "防汛" not in logs and "Li" not in logs, command
+        assert "Logs from 1 of 1 member." in logs
+    history = await ask(server, LIAISON, LIAISON, f"/log history {wang_log}")
+    assert "修水管" in history.content
+    hidden = await ask(server, LIAISON, LIAISON, f"/log history {zhao_log}")
+    assert "防汛" not in hidden.content and f"#{zhao_log}" in hidden.content
+    elsewhere = await ask(server, LIAISON, LIAISON, "/logs HZ-002")
+    assert "None of the members 县农业局 sent is in this team." in elsewhere.content
+    # Nothing else: the team's day and its problems are not the unit's.
+    for command in ("/today HZ-001", "/problems", "/assessment"):
         refused = await ask(server, LIAISON, LIAISON, command)
         assert "Wang" not in refused.content and "Shangba" not in refused.content, command
 
