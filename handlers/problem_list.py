@@ -460,12 +460,22 @@ async def on_button(update: Update, context: CunbotContext) -> None:
         await context.say(outbox.message(chat_id, prompt, markup=ForceReply(selective=True)))
         return
     await context.answer(update, notice(lang, done))
+    unreachable = (
+        t(lang, "problem.unreachable", names=t(lang, "sep.list").join(done.missed))
+        if done.missed
+        else None
+    )
     if action in ("y", "x") and query.message is not None:
-        # Confirmed or not: the household's answer is given; its buttons go.
+        # Confirmed or not: the household's answer is given; its buttons go. Reopened, a
+        # department's contact who cannot be written to is named where it was pressed.
         text = notice(lang, done) + "\n\n" + card(lang, done.view, context.now())
+        if unreachable:
+            text += "\n\n" + unreachable
         await context.say(
             outbox.edit(chat_id, text, message_id=query.message.message_id, markup=None)
         )
+    elif unreachable:
+        await context.say(outbox.message(chat_id, unreachable))
     if valued and query.message is not None and done.view.problem.state == "open":
         # The choice buttons show what is chosen now.
         await context.say(

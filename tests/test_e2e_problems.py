@@ -222,6 +222,15 @@ async def test_the_commander_moves_any_level_and_others_are_kept_out(
     assigned = await ask(server, COMMANDER, COMMANDER, f"/problem {number} assign 移动公司")
     assert "assigned to 移动公司" in assigned.content
     assert "have not opened a private chat" in assigned.content and "He" in assigned.content
+    # The commander resolves it himself; the household says it is not: back to the mobile
+    # operator, whose contact still cannot be written to, and the team is told so by name.
+    mark = len(server.sent)
+    solved = await ask(server, COMMANDER, COMMANDER, f"/problem {number} resolve 已换管")
+    assert "resolved by Zheng" in solved.content
+    confirm = await server.wait_for(lambda m: m.chat_id == GROUP and m.buttons != [], after=mark)
+    await press(server, MEMBER2, confirm, f"v1:pb:{number}:x")
+    await server.wait_until(lambda: "open again" in confirm.content and confirm.buttons == [])
+    assert "have not opened a private chat" in confirm.content and "He" in confirm.content
     # An id that is nobody's reads like one that is not yours.
     stranger = await ask(server, MEMBER2, MEMBER2, "/problem 999")
     assert "no problem 999" in stranger.content
