@@ -142,9 +142,11 @@ class BotHarness:
             after=mark,
         )
 
-    async def settled(self, timeout: float = 10.0) -> None:
+    async def settled(self, timeout: float = 75.0) -> None:
         """Every update received is handled and the outbox is empty (nothing due, nothing on
-        the wire): what the server recorded is what the bot's ledger says it sent."""
+        the wire): what the server recorded is what the bot's ledger says it sent. The wait
+        outlasts a group's pace (a 21st answer in a minute waits the minute out): a settled
+        bot returns at once, so only a test that would otherwise fail waits longer."""
 
         async def view(tx: Tx) -> WireView:
             return await tx.wire_view(self.clock())
