@@ -276,7 +276,7 @@ async def _import_roster(settings: Settings, args: argparse.Namespace, text: str
         return 0
     assert username is not None and report.expires_at is not None
     out: Path = args.out or args.file.with_name(f"{args.file.stem}-invites.csv")
-    await asyncio.to_thread(_write_links, out, roster_links(lang, report, username))
+    await asyncio.to_thread(_write_links, out, _roster_links(lang, report, username))
     print(
         t(
             lang,
@@ -300,7 +300,7 @@ async def _roster_into(
         await store.close()
 
 
-def roster_links(lang: str, report: admin.RosterImport, username: str) -> str:
+def _roster_links(lang: str, report: admin.RosterImport, username: str) -> str:
     """The links as CSV, headed in the operator's language, one row per roster line."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)

@@ -18,7 +18,7 @@ from rules.orgcsv import (
 )
 from rules.problems import Problem
 from services import units
-from services.org import TgUser, ensure_person
+from services.org import TgUser, ensure_person, make_leader
 from storage.base import Store, Tx
 from storage.models import County, Invite, Person, Role, Team, Township
 
@@ -337,9 +337,10 @@ async def import_households(
 async def _join_from_roster(tx: Tx, now: datetime, person: Person, invite: Invite) -> RedeemResult:
     assert invite.team_id is not None
     team = await tx.get_team(invite.team_id)
-    await tx.grant_role(person.id, Role(invite.role, team_id=team.id), now, person.id)
-    # A leader is a member too, as one who sets the team up is.
-    await tx.grant_role(person.id, Role("member", team_id=team.id), now, person.id)
+    if invite.role == "leader":
+        await make_leader(tx, person, team, now)
+    else:
+        await tx.grant_role(person.id, Role("member", team_id=team.id), now, person.id)
     unit = None
     if invite.unit_id is not None:
         await tx.set_member_unit(person.id, invite.unit_id, now, person.id)

@@ -102,7 +102,7 @@ async def area_of(tx: Tx, roles: list[Role]) -> list[Team]:
     return teams
 
 
-async def _make_leader(tx: Tx, person: Person, team: Team, now: datetime) -> None:
+async def make_leader(tx: Tx, person: Person, team: Team, now: datetime) -> None:
     # A leader is a member too: leaders check in and write logs like everyone else.
     await tx.grant_role(person.id, Role("leader", team_id=team.id), now, person.id)
     await tx.grant_role(person.id, Role("member", team_id=team.id), now, person.id)
@@ -149,13 +149,13 @@ async def setup_team(
                 return SetupResult("refused", problem=Problem("setup.err.not_admin"))
             person = await ensure_person(tx, user, now)
             await tx.bind_team_chat(imported.id, chat_id, now, person.id)
-            await _make_leader(tx, person, imported, now)
+            await make_leader(tx, person, imported, now)
             return SetupResult("bound", await tx.get_team(imported.id))
         if not access.may_create_team(roles, is_group_admin):
             return SetupResult("refused", problem=Problem("setup.err.not_admin"))
         person = await ensure_person(tx, user, now)
         team = await tx.create_team(argument, default_tz, now, person.id, chat_id=chat_id)
-        await _make_leader(tx, person, team, now)
+        await make_leader(tx, person, team, now)
         return SetupResult("created", team)
 
 
@@ -180,7 +180,7 @@ async def _setup_again(
         )
     person = await ensure_person(tx, user, now)
     if not has_leader:
-        await _make_leader(tx, person, team, now)
+        await make_leader(tx, person, team, now)
     if argument and other is None and argument != team.village:
         await tx.rename_team(team.id, argument, now, person.id)
         return SetupResult("renamed", await tx.get_team(team.id), old_village=team.village)
