@@ -31,7 +31,7 @@ from rules.policy import Policy, WindowName
 from rules.problem_list import problem_figures
 from rules.problems import Problem
 from rules.spotcheck import rotation_start
-from services.org import TgUser, area_of, policy_for, scope_of, team_label
+from services.org import TgUser, area_of, policy_for, scope_of, sent_by, team_label, unit_ids
 from services.spotchecks import SpotRecord, spot_records
 from storage.base import Store, Tx
 from storage.models import (
@@ -241,27 +241,20 @@ class Area:
     only: frozenset[int] | None = None  # a backing unit's: only the people it sent
 
 
-async def unit_area(tx: Tx, unit_ids: list[int]) -> Area | None:
+async def unit_area(tx: Tx, units: list[int]) -> Area | None:
     """What a backing unit's contact sees: the members it sent, in whichever teams they
     are (or were), and nothing else."""
-    people: set[int] = set()
-    names: list[str] = []
-    for unit_id in unit_ids:
-        unit = await tx.get_unit(unit_id)
-        if unit is None:
-            continue
-        names.append(unit.name)
-        people.update(await tx.unit_people(unit_id))
+    sent = await sent_by(tx, units)
+    if sent is None:
+        return None
     teams: dict[int, Team] = {}
-    for person_id in people:
+    for person_id in sent.people:
         for team in await tx.member_teams(person_id):
             teams.setdefault(team.id, team)
         for recall in await tx.person_recalls([person_id]):
             if recall.team_id not in teams:
                 teams[recall.team_id] = await tx.get_team(recall.team_id)
-    if not names:
-        return None
-    return Area("area", ", ".join(names), list(teams.values()), frozenset(people))
+    return Area("area", sent.name, list(teams.values()), sent.people)
 
 
 async def _caller_area(
@@ -285,7 +278,7 @@ async def _caller_area(
         if all(t.id != team_id for t in teams):
             teams.append(await tx.get_team(team_id))
     if not teams:
-        sent = [r.unit_id for r in roles if r.role == "unit" and r.unit_id]
+        sent = unit_ids(roles)
         unit = await unit_area(tx, sent) if sent else None
         if unit is not None and unit.teams:
             return unit, words

@@ -31,7 +31,15 @@ from rules.logs import (
 from rules.orgcsv import decode
 from rules.problems import Problem
 from services.admin import HouseholdImport, import_households
-from services.org import TgUser, area_of, ensure_person, outside_group, scope_of
+from services.org import (
+    TgUser,
+    area_of,
+    ensure_person,
+    outside_group,
+    scope_of,
+    sent_by,
+    unit_ids,
+)
 from storage.base import Store, Tx
 from storage.models import (
     Household,
@@ -524,13 +532,13 @@ async def read_logs(
             teams = [group_team]
         elif person is not None:
             teams = await tx.member_teams(person.id)
-        sent = await _unit_people(tx, roles) if private else None
+        sent = await sent_by(tx, unit_ids(roles)) if private else None
         if not teams:
             area = await area_of(tx, roles)
             if not area and sent is not None:
-                teams = await _teams_of(tx, sent[1])
+                teams = await _teams_of(tx, sent.people)
                 if not teams:
-                    return Problem("logs.err.unit_none", {"unit": sent[0]})
+                    return Problem("logs.err.unit_none", {"unit": sent.name})
         if not teams:
             if not area:
                 return Problem("logs.err.not_member")
@@ -548,8 +556,8 @@ async def read_logs(
                 pass
             elif access.is_member(roles, team.id) and person is not None:
                 only = frozenset({person.id})
-            elif sent is not None and team.county_id in sent[2]:
-                unit, only = sent[0], sent[1]
+            elif sent is not None and team.county_id in sent.counties:
+                unit, only = sent.name, sent.people
             else:
                 return Problem("logs.err.not_allowed")
             today = local_moment(now, team.tz).date()
@@ -558,18 +566,6 @@ async def read_logs(
                 return day
             days.append(await _team_logs_day(tx, team, day or today, only, unit))
         return days
-
-
-async def _unit_people(tx: Tx, roles: list[Role]) -> tuple[str, frozenset[int], set[int]] | None:
-    """For a backing unit's contact: the units' names, the people they sent, their counties."""
-    units = [await tx.get_unit(r.unit_id) for r in roles if r.role == "unit" and r.unit_id]
-    found = [u for u in units if u is not None]
-    if not found:
-        return None
-    people: set[int] = set()
-    for unit in found:
-        people.update(await tx.unit_people(unit.id))
-    return ", ".join(u.name for u in found), frozenset(people), {u.county_id for u in found}
 
 
 async def _teams_of(tx: Tx, people: frozenset[int]) -> list[Team]:
@@ -612,8 +608,12 @@ async def log_history(
         team = await tx.get_team(log.team_id)
         own = person is not None and person.id == log.person_id
         if not own and not access.may_see_team_day(roles, scope_of(team)):
-            sent = await _unit_people(tx, roles) if private else None
-            if sent is None or log.person_id not in sent[1] or team.county_id not in sent[2]:
+            sent = await sent_by(tx, unit_ids(roles)) if private else None
+            if (
+                sent is None
+                or log.person_id not in sent.people
+                or team.county_id not in sent.counties
+            ):
                 return Problem("log.err.unknown", {"id": log_id})
         elsewhere = outside_group(team, chat_id, private)
         if elsewhere is not None:

@@ -17,7 +17,7 @@ from rules.permissions import RELATIONS, Relation
 from rules.policy import Policy
 from rules.problems import Problem
 from storage.base import Store, Tx
-from storage.models import Person, Role, Site, Team, TeamPerson
+from storage.models import BackingUnit, Person, Role, Site, Team, TeamPerson
 
 MAX_VILLAGE_NAME = 64
 SITE_LOCATION_WAIT = timedelta(minutes=15)
@@ -100,6 +100,38 @@ async def area_of(tx: Tx, roles: list[Role]) -> list[Team]:
         if role.role == "commander" and role.team_id and all(t.id != role.team_id for t in teams):
             teams.append(await tx.get_team(role.team_id))
     return teams
+
+
+@dataclass(frozen=True)
+class SentBy:
+    """What a backing unit's contact may read: the units they speak for and the people
+    those units sent (members now or before, in any team)."""
+
+    units: tuple[BackingUnit, ...]
+    people: frozenset[int]
+
+    @property
+    def name(self) -> str:
+        return ", ".join(u.name for u in self.units)
+
+    @property
+    def counties(self) -> frozenset[int]:
+        return frozenset(u.county_id for u in self.units)
+
+
+def unit_ids(roles: list[Role]) -> list[int]:
+    return [r.unit_id for r in roles if r.role == "unit" and r.unit_id]
+
+
+async def sent_by(tx: Tx, units: list[int]) -> SentBy | None:
+    """The units (by id) and everyone they sent; None when none of them exists."""
+    found = [u for u in [await tx.get_unit(i) for i in units] if u is not None]
+    if not found:
+        return None
+    people: set[int] = set()
+    for unit in found:
+        people.update(await tx.unit_people(unit.id))
+    return SentBy(tuple(found), frozenset(people))
 
 
 async def make_leader(tx: Tx, person: Person, team: Team, now: datetime) -> None:

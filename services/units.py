@@ -18,7 +18,15 @@ from rules.ids import parse_id
 from rules.invites import PREFIX
 from rules.problems import Problem
 from services.audience import Audience, Told
-from services.org import TgUser, answers_to, area_of, ensure_person, policy_for, scope_of
+from services.org import (
+    TgUser,
+    answers_to,
+    area_of,
+    ensure_person,
+    policy_for,
+    scope_of,
+    unit_ids,
+)
 from storage.base import Store, Tx
 from storage.models import BackingUnit, Person, Recall, RecallNote, Role, Team
 
@@ -317,7 +325,7 @@ async def list_recalls(
         person = await ensure_person(tx, user, now)
         roles = await tx.active_roles(person.id)
         teams = await area_of(tx, roles)
-        units = [r.unit_id for r in roles if r.role == "unit" and r.unit_id]
+        units = unit_ids(roles)
         if not teams and not units:
             return Problem("recall.err.not_allowed")
         found = {r.id: r for r in await tx.team_recalls([t.id for t in teams])}
